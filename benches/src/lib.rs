@@ -1,0 +1,1 @@
+//! TDA Kafka benches.

@@ -1,0 +1,3 @@
+//! The `tda-kafka` command.
+
+fn main() {}

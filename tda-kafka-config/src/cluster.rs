@@ -100,6 +100,12 @@ pub struct ClusterConfig {
     pub network: NetworkConfig,
     /// The topic architecture (the TDA topics plus user topics).
     pub topics: Vec<TopicSpec>,
+    /// `RECOVERY_MODE`: start on existing data and report what was recovered.
+    #[serde(default)]
+    pub recovery_mode: bool,
+    /// `TDA_TOPICS_FILE`: the topics file merged into `topics`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ClusterConfig {
@@ -130,6 +136,8 @@ impl ClusterConfig {
             security: SecurityConfig::default(),
             network: NetworkConfig::default(),
             topics: tda_architecture(),
+            recovery_mode: false,
+            topics_file: None,
         };
         match environment {
             Environment::Development => dev,

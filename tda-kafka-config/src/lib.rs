@@ -10,11 +10,17 @@
 //! Other crates turn [`ClientProperties`] into an `rdkafka::ClientConfig`.
 
 mod cluster;
+mod envfile;
 mod environment;
 mod error;
+pub mod keys;
+mod loader;
 mod render;
+mod report;
 mod security;
 mod topic;
+mod topics_file;
+mod validate;
 
 pub use cluster::{ClusterConfig, NetworkConfig};
 pub use environment::Environment;
@@ -22,3 +28,9 @@ pub use error::ConfigError;
 pub use render::{ClientProperties, Properties};
 pub use security::{SaslMechanism, SecretString, SecurityConfig, SecurityProtocol};
 pub use topic::{CleanupPolicy, TopicSpec, TDA_TOPICS};
+
+pub use envfile::{parse_env, quote_env_value, EnvEntry, EnvSyntaxError, ParsedEnv};
+pub use loader::{ConfigLoader, LoadedConfig, Provenance, Setting, Source};
+pub use report::{Issue, Severity, ValidationReport};
+pub use topics_file::{TopicsFile, TOPICS_FILE_VERSION};
+pub use validate::{topic_name_error, validate, validate_with, MAX_TOPIC_NAME_LEN};

@@ -1,0 +1,686 @@
+//! The one table of `kafka.env` keys: name, documentation, expected value,
+//! whether it is a secret, and how it is read from and written into a
+//! [`ClusterConfig`]. `config show`, validation, did-you-mean suggestions and
+//! the env-file renderer all come from this table.
+
+use std::path::PathBuf;
+
+use crate::topic::tda_architecture;
+use crate::{ClusterConfig, SaslMechanism, SecretString, TopicSpec};
+
+type Setter = fn(&mut ClusterConfig, &str) -> Result<(), ()>;
+type Getter = fn(&ClusterConfig) -> Option<String>;
+
+/// One known `kafka.env` key.
+pub struct Key {
+    name: &'static str,
+    doc: &'static str,
+    expected: &'static str,
+    secret: bool,
+    set: Setter,
+    get: Getter,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("name", &self.name)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Key {
+    /// The key as written in `kafka.env`, e.g. `KAFKA_BROKER_COUNT`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// One line of documentation.
+    pub fn doc(&self) -> &'static str {
+        self.doc
+    }
+
+    /// What a valid value looks like, e.g. `a positive integer`.
+    pub fn expected(&self) -> &'static str {
+        self.expected
+    }
+
+    /// Whether the value is a secret that must never be shown.
+    pub fn is_secret(&self) -> bool {
+        self.secret
+    }
+
+    /// The raw value of this setting in `config` (`None` when unset).
+    /// Secrets are returned in clear: use [`Key::display_value`] for output.
+    pub fn value(&self, config: &ClusterConfig) -> Option<String> {
+        (self.get)(config)
+    }
+
+    /// The value for humans: secrets are shown as `***`.
+    pub fn display_value(&self, config: &ClusterConfig) -> Option<String> {
+        self.value(config).map(|v| self.mask(&v))
+    }
+
+    /// `value`, or `***` when this key is a secret.
+    pub fn mask(&self, value: &str) -> String {
+        if self.secret {
+            "***".into()
+        } else {
+            value.into()
+        }
+    }
+
+    /// Parses `value` and stores it into `config`. On failure `config` is
+    /// unchanged and the error says what was expected.
+    pub fn apply(&self, config: &mut ClusterConfig, value: &str) -> Result<(), String> {
+        (self.set)(config, value).map_err(|()| self.expected.to_string())
+    }
+}
+
+/// All known keys, in documentation order: general, topics, network, security.
+pub fn all_keys() -> impl Iterator<Item = &'static Key> + Clone {
+    GENERAL_KEYS
+        .iter()
+        .chain(TOPIC_KEYS.iter())
+        .chain(NETWORK_KEYS)
+        .chain(SECURITY_KEYS)
+}
+
+/// The key named `name` (exact, case-sensitive as in shell).
+pub fn lookup(name: &str) -> Option<&'static Key> {
+    all_keys().find(|k| k.name == name)
+}
+
+/// The known key closest to `name`, if one is close enough to be a likely typo.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    all_keys()
+        .map(|k| (levenshtein(&upper, k.name), k.name))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance between two strings (characters).
+pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+// ---- value parsers: each returns Err(()) and the table supplies the text ----
+
+fn positive<T: std::str::FromStr + PartialOrd + Default>(v: &str) -> Result<T, ()> {
+    let n: T = v.trim().parse().map_err(|_| ())?;
+    if n > T::default() {
+        Ok(n)
+    } else {
+        Err(())
+    }
+}
+
+fn non_negative<T: std::str::FromStr>(v: &str) -> Result<T, ()> {
+    v.trim().parse().map_err(|_| ())
+}
+
+fn boolean(v: &str) -> Result<bool, ()> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(()),
+    }
+}
+
+/// A JVM memory size such as `512m`, `2G` or `1073741824`.
+pub(crate) fn is_jvm_size(v: &str) -> bool {
+    let digits = v.strip_suffix(['k', 'K', 'm', 'M', 'g', 'G']).unwrap_or(v);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && digits != "0"
+}
+
+fn jvm_size(v: &str) -> Result<String, ()> {
+    let v = v.trim();
+    if is_jvm_size(v) {
+        Ok(v.to_string())
+    } else {
+        Err(())
+    }
+}
+
+/// `None` for an empty value (unset), else the trimmed text.
+fn optional(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+fn host(v: &str) -> Result<String, ()> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c == ',' || c == '/') {
+        Err(())
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+fn mechanisms(v: &str) -> Result<Vec<SaslMechanism>, ()> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| m.parse().map_err(|_| ()))
+        .collect()
+}
+
+fn secret(v: &str) -> Option<SecretString> {
+    (!v.is_empty()).then(|| SecretString::new(v))
+}
+
+fn topic_mut<'a>(c: &'a mut ClusterConfig, name: &str) -> &'a mut TopicSpec {
+    let idx = match c.topics.iter().position(|t| t.name == name) {
+        Some(i) => i,
+        None => {
+            let spec = tda_architecture()
+                .into_iter()
+                .find(|t| t.name == name)
+                .unwrap_or_else(|| TopicSpec::new(name, 1));
+            c.topics.push(spec);
+            c.topics.len() - 1
+        }
+    };
+    &mut c.topics[idx]
+}
+
+fn retention(v: &str) -> Result<Option<i64>, ()> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let n: i64 = v.parse().map_err(|_| ())?;
+    if n >= -1 {
+        Ok(Some(n))
+    } else {
+        Err(())
+    }
+}
+
+macro_rules! topic_keys {
+    ($($upper:literal => $topic:literal),* $(,)?) => {
+        [$(
+            Key {
+                name: concat!("TDA_", $upper, "_PARTITIONS"),
+                doc: concat!("Partitions of the ", $topic, " topic."),
+                expected: "a positive integer",
+                secret: false,
+                set: |c, v| { topic_mut(c, $topic).partitions = positive(v)?; Ok(()) },
+                get: |c| c.topic($topic).map(|t| t.partitions.to_string()),
+            },
+            Key {
+                name: concat!("TDA_", $upper, "_RETENTION_MS"),
+                doc: concat!("retention.ms of the ", $topic, " topic (-1: forever; empty: broker default)."),
+                expected: "an integer of milliseconds >= -1, or empty",
+                secret: false,
+                set: |c, v| { topic_mut(c, $topic).retention_ms = retention(v)?; Ok(()) },
+                get: |c| c.topic($topic).and_then(|t| t.retention_ms).map(|ms| ms.to_string()),
+            },
+            Key {
+                name: concat!("TDA_", $upper, "_CLEANUP_POLICY"),
+                doc: concat!("cleanup.policy of the ", $topic, " topic."),
+                expected: "delete, compact or compact,delete",
+                secret: false,
+                set: |c, v| { topic_mut(c, $topic).cleanup_policy = v.parse().map_err(|_| ())?; Ok(()) },
+                get: |c| c.topic($topic).map(|t| t.cleanup_policy.to_string()),
+            },
+        )*]
+    };
+}
+
+static TOPIC_KEYS: [Key; 15] = topic_keys!(
+    "JOBS" => "tda_jobs",
+    "RESULTS" => "tda_results",
+    "EVENTS" => "tda_events",
+    "UPLOADS" => "tda_uploads",
+    "ERRORS" => "tda_errors",
+);
+
+static GENERAL_KEYS: &[Key] = &[
+    Key {
+        name: "ENVIRONMENT",
+        doc: "Profile: development, staging or production. Chooses the defaults.",
+        expected: "development, staging or production",
+        secret: false,
+        set: |c, v| {
+            c.environment = v.parse().map_err(|_| ())?;
+            Ok(())
+        },
+        get: |c| Some(c.environment.to_string()),
+    },
+    Key {
+        name: "RECOVERY_MODE",
+        doc: "Start on existing data and report what was recovered (seed: RECOVERY_MODE=true).",
+        expected: "true or false",
+        secret: false,
+        set: |c, v| {
+            c.recovery_mode = boolean(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.recovery_mode.to_string()),
+    },
+    Key {
+        name: "KAFKA_BROKER_COUNT",
+        doc: "Number of KRaft nodes (broker and controller).",
+        expected: "a positive integer",
+        secret: false,
+        set: |c, v| {
+            c.broker_count = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.broker_count.to_string()),
+    },
+    Key {
+        name: "KAFKA_DEFAULT_PARTITIONS",
+        doc: "Partitions of topics our tools create without an explicit count.",
+        expected: "a positive integer",
+        secret: false,
+        set: |c, v| {
+            c.default_partitions = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.default_partitions.to_string()),
+    },
+    Key {
+        name: "KAFKA_NUM_PARTITIONS",
+        doc: "The broker's num.partitions (auto-created topics).",
+        expected: "a positive integer",
+        secret: false,
+        set: |c, v| {
+            c.num_partitions = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.num_partitions.to_string()),
+    },
+    Key {
+        name: "KAFKA_DEFAULT_REPLICATION_FACTOR",
+        doc: "Replication factor of topics without their own.",
+        expected: "a positive integer",
+        secret: false,
+        set: |c, v| {
+            c.default_replication_factor = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.default_replication_factor.to_string()),
+    },
+    Key {
+        name: "KAFKA_MIN_INSYNC_REPLICAS",
+        doc: "min.insync.replicas of the brokers and of topics without their own.",
+        expected: "a positive integer",
+        secret: false,
+        set: |c, v| {
+            c.min_insync_replicas = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.min_insync_replicas.to_string()),
+    },
+    Key {
+        name: "KAFKA_HEAP_SIZE",
+        doc: "JVM heap per node; sets -Xmx and -Xms unless KAFKA_HEAP_OPTS is set.",
+        expected: "a JVM memory size like 512m or 2G",
+        secret: false,
+        set: |c, v| {
+            c.heap_size = jvm_size(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.heap_size.clone()),
+    },
+    Key {
+        name: "KAFKA_HEAP_OPTS",
+        doc: "JVM heap flags, e.g. \"-Xmx32g -Xms32g\"; replaces KAFKA_HEAP_SIZE. Empty: unset.",
+        expected: "JVM flags such as \"-Xmx32g -Xms32g\"",
+        secret: false,
+        set: |c, v| {
+            c.heap_opts = optional(v);
+            Ok(())
+        },
+        get: |c| c.heap_opts.clone(),
+    },
+    Key {
+        name: "KAFKA_JVM_PERFORMANCE_OPTS",
+        doc: "JVM GC and performance flags.",
+        expected: "JVM flags such as \"-XX:+UseG1GC\"",
+        secret: false,
+        set: |c, v| {
+            c.jvm_performance_opts = v.trim().to_string();
+            Ok(())
+        },
+        get: |c| Some(c.jvm_performance_opts.clone()),
+    },
+    Key {
+        name: "KAFKA_NUM_NETWORK_THREADS",
+        doc: "The broker's num.network.threads.",
+        expected: "a positive integer",
+        secret: false,
+        set: |c, v| {
+            c.num_network_threads = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.num_network_threads.to_string()),
+    },
+    Key {
+        name: "KAFKA_NUM_IO_THREADS",
+        doc: "The broker's num.io.threads.",
+        expected: "a positive integer",
+        secret: false,
+        set: |c, v| {
+            c.num_io_threads = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.num_io_threads.to_string()),
+    },
+    Key {
+        name: "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        doc: "The broker's group.initial.rebalance.delay.ms.",
+        expected: "a non-negative integer of milliseconds",
+        secret: false,
+        set: |c, v| {
+            c.group_initial_rebalance_delay_ms = non_negative(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.group_initial_rebalance_delay_ms.to_string()),
+    },
+    Key {
+        name: "KAFKA_AUTO_CREATE_TOPICS_ENABLE",
+        doc: "The broker's auto.create.topics.enable (must be false in production).",
+        expected: "true or false",
+        secret: false,
+        set: |c, v| {
+            c.auto_create_topics_enable = boolean(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.auto_create_topics_enable.to_string()),
+    },
+    Key {
+        name: "KAFKA_DELETE_TOPIC_ENABLE",
+        doc: "The broker's delete.topic.enable.",
+        expected: "true or false",
+        secret: false,
+        set: |c, v| {
+            c.delete_topic_enable = boolean(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.delete_topic_enable.to_string()),
+    },
+    Key {
+        name: "TDA_TOPICS_FILE",
+        doc: "YAML or JSON file (`version: 1`, `topics:` list) that adds or overrides topics.",
+        expected: "a file path",
+        secret: false,
+        set: |c, v| {
+            c.topics_file = optional(v).map(PathBuf::from);
+            Ok(())
+        },
+        get: |c| c.topics_file.as_ref().map(|p| p.display().to_string()),
+    },
+];
+
+static NETWORK_KEYS: &[Key] = &[
+    Key {
+        name: "TDA_KAFKA_HOST",
+        doc: "Address the nodes bind to and advertise.",
+        expected: "a host name or IP address",
+        secret: false,
+        set: |c, v| {
+            c.network.host = host(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.host.clone()),
+    },
+    Key {
+        name: "TDA_KAFKA_PORT_BASE",
+        doc: "Client port of node 1; node i uses base + i - 1 (seed: 19092).",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.kafka_base_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.kafka_base_port.to_string()),
+    },
+    Key {
+        name: "TDA_KAFKA_CONTROLLER_PORT_BASE",
+        doc: "KRaft controller port of node 1; node i uses base + i - 1.",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.controller_base_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.controller_base_port.to_string()),
+    },
+    Key {
+        name: "TDA_KAFKA_JMX_PORT_BASE",
+        doc: "JMX port of node 1 (seed: 9101); 0 disables JMX.",
+        expected: "a port number 0..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.jmx_base_port = non_negative(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.jmx_base_port.to_string()),
+    },
+    Key {
+        name: "TDA_SCHEMA_REGISTRY_PORT",
+        doc: "Schema Registry port (seed: 8081).",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.schema_registry_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.schema_registry_port.to_string()),
+    },
+    Key {
+        name: "TDA_CONNECT_PORT",
+        doc: "Kafka Connect REST port (seed: 8083).",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.connect_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.connect_port.to_string()),
+    },
+    Key {
+        name: "TDA_KAFKA_UI_PORT",
+        doc: "Kafka UI port (seed: 8080).",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.ui_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.ui_port.to_string()),
+    },
+    Key {
+        name: "TDA_KSQLDB_PORT",
+        doc: "ksqlDB server port (seed: 8088).",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.ksqldb_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.ksqldb_port.to_string()),
+    },
+    Key {
+        name: "TDA_REDIS_PORT",
+        doc: "Redis port (seed: 6379).",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.redis_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.redis_port.to_string()),
+    },
+];
+
+static SECURITY_KEYS: &[Key] = &[
+    Key {
+        name: "KAFKA_SECURITY_PROTOCOL",
+        doc: "Client listener protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.",
+        expected: "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+        secret: false,
+        set: |c, v| {
+            c.security.protocol = v.parse().map_err(|_| ())?;
+            Ok(())
+        },
+        get: |c| Some(c.security.protocol.to_string()),
+    },
+    Key {
+        name: "KAFKA_SSL_KEYSTORE_LOCATION",
+        doc: "Broker keystore (JKS or PKCS12) for TLS listeners.",
+        expected: "a file path",
+        secret: false,
+        set: |c, v| {
+            c.security.ssl_keystore_location = optional(v);
+            Ok(())
+        },
+        get: |c| c.security.ssl_keystore_location.clone(),
+    },
+    Key {
+        name: "KAFKA_SSL_KEYSTORE_PASSWORD",
+        doc: "Password of the keystore (secret).",
+        expected: "a password",
+        secret: true,
+        set: |c, v| {
+            c.security.ssl_keystore_password = secret(v);
+            Ok(())
+        },
+        get: |c| {
+            c.security
+                .ssl_keystore_password
+                .as_ref()
+                .map(|s| s.expose().to_string())
+        },
+    },
+    Key {
+        name: "KAFKA_SSL_KEY_PASSWORD",
+        doc: "Password of the private key in the keystore (secret).",
+        expected: "a password",
+        secret: true,
+        set: |c, v| {
+            c.security.ssl_key_password = secret(v);
+            Ok(())
+        },
+        get: |c| {
+            c.security
+                .ssl_key_password
+                .as_ref()
+                .map(|s| s.expose().to_string())
+        },
+    },
+    Key {
+        name: "KAFKA_SSL_TRUSTSTORE_LOCATION",
+        doc: "Broker truststore for TLS (inter-broker and client authentication).",
+        expected: "a file path",
+        secret: false,
+        set: |c, v| {
+            c.security.ssl_truststore_location = optional(v);
+            Ok(())
+        },
+        get: |c| c.security.ssl_truststore_location.clone(),
+    },
+    Key {
+        name: "KAFKA_SSL_TRUSTSTORE_PASSWORD",
+        doc: "Password of the truststore (secret).",
+        expected: "a password",
+        secret: true,
+        set: |c, v| {
+            c.security.ssl_truststore_password = secret(v);
+            Ok(())
+        },
+        get: |c| {
+            c.security
+                .ssl_truststore_password
+                .as_ref()
+                .map(|s| s.expose().to_string())
+        },
+    },
+    Key {
+        name: "KAFKA_SSL_CA_LOCATION",
+        doc: "PEM CA file our (librdkafka) clients use to verify the brokers.",
+        expected: "a file path",
+        secret: false,
+        set: |c, v| {
+            c.security.ssl_ca_location = optional(v);
+            Ok(())
+        },
+        get: |c| c.security.ssl_ca_location.clone(),
+    },
+    Key {
+        name: "KAFKA_SASL_ENABLED_MECHANISMS",
+        doc: "Comma-separated SASL mechanisms the brokers accept.",
+        expected: "a comma-separated list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+        secret: false,
+        set: |c, v| {
+            c.security.sasl_enabled_mechanisms = mechanisms(v)?;
+            Ok(())
+        },
+        get: |c| {
+            let m = &c.security.sasl_enabled_mechanisms;
+            (!m.is_empty()).then(|| m.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(","))
+        },
+    },
+    Key {
+        name: "KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL",
+        doc: "SASL mechanism between brokers; must be one of the enabled mechanisms.",
+        expected: "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+        secret: false,
+        set: |c, v| {
+            c.security.sasl_mechanism_inter_broker_protocol = match optional(v) {
+                None => None,
+                Some(m) => Some(m.parse().map_err(|_| ())?),
+            };
+            Ok(())
+        },
+        get: |c| {
+            c.security
+                .sasl_mechanism_inter_broker_protocol
+                .map(|m| m.to_string())
+        },
+    },
+    Key {
+        name: "KAFKA_SASL_USERNAME",
+        doc: "SASL principal our clients log in as.",
+        expected: "a user name",
+        secret: false,
+        set: |c, v| {
+            c.security.sasl_username = optional(v);
+            Ok(())
+        },
+        get: |c| c.security.sasl_username.clone(),
+    },
+    Key {
+        name: "KAFKA_SASL_PASSWORD",
+        doc: "SASL password of KAFKA_SASL_USERNAME (secret).",
+        expected: "a password",
+        secret: true,
+        set: |c, v| {
+            c.security.sasl_password = secret(v);
+            Ok(())
+        },
+        get: |c| {
+            c.security
+                .sasl_password
+                .as_ref()
+                .map(|s| s.expose().to_string())
+        },
+    },
+];

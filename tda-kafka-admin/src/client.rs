@@ -15,10 +15,11 @@ pub struct Admin {
     pub(crate) config: ClientConfig,
     pub(crate) bootstrap: String,
     pub(crate) timeout: Duration,
+    pub(crate) security_protocol: Option<String>,
 }
 
 /// One broker as the metadata reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BrokerInfo {
     /// Broker (node) id.
     pub id: i32,
@@ -66,6 +67,7 @@ impl Admin {
             config,
             bootstrap,
             timeout,
+            security_protocol: props.get("security.protocol").map(str::to_owned),
         };
         admin.metadata().await?;
         Ok(admin)
@@ -74,6 +76,21 @@ impl Admin {
     /// The bootstrap servers this client was built with.
     pub fn bootstrap(&self) -> &str {
         &self.bootstrap
+    }
+
+    /// The bootstrap servers as a list of `host:port`.
+    pub(crate) fn bootstrap_addrs(&self) -> Vec<String> {
+        self.bootstrap
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The per-call timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The configuration, for building further clients (consumers) against the same cluster.

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -33,6 +35,83 @@ pub enum AdminError {
         /// The topic.
         topic: String,
     },
+    /// A topic name breaks Kafka's naming rules.
+    #[error("invalid topic name {topic:?}: {reason}")]
+    InvalidTopicName {
+        /// The name given.
+        topic: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// A consumer group does not exist (no members and no committed offsets).
+    #[error("consumer group {group} does not exist")]
+    GroupNotFound {
+        /// The group.
+        group: String,
+    },
+    /// The group has active members, so its offsets cannot be changed.
+    #[error("consumer group {group} has {members} active member(s); stop its consumers first")]
+    GroupActive {
+        /// The group.
+        group: String,
+        /// Number of members.
+        members: usize,
+    },
+    /// The broker rejected an operation on a group.
+    #[error("{operation} of group {group} failed: {code:?}")]
+    Group {
+        /// What was attempted.
+        operation: &'static str,
+        /// The group.
+        group: String,
+        /// Kafka's error code.
+        code: RDKafkaErrorCode,
+    },
+    /// The operation is refused by policy (internal topic, deletion disabled).
+    #[error("refusing to {operation} {target}: {reason}")]
+    Refused {
+        /// What was asked.
+        operation: &'static str,
+        /// The topic or group.
+        target: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// An argument is malformed (config syntax, reset spec, offsets).
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// What was parsed, e.g. `topic config "retention.ms=abc"`.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A backup or architecture file is malformed.
+    #[error("{}: {field}: {reason}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The field at fault (a path like `topics[2].partitions`), or `-`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("cannot access {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A raw Kafka protocol call failed (see the crate docs on the protocol client).
+    #[error("Kafka protocol call to {broker} failed: {reason}")]
+    Protocol {
+        /// The broker address.
+        broker: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Any other librdkafka error, with the operation that failed.
     #[error("{operation} failed: {source}")]
     Kafka {
@@ -44,29 +123,69 @@ pub enum AdminError {
     },
 }
 
+fn retriable_code(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::OperationTimedOut
+            | RDKafkaErrorCode::NotController
+            | RDKafkaErrorCode::LeaderNotAvailable
+            | RDKafkaErrorCode::BrokerNotAvailable
+            | RDKafkaErrorCode::CoordinatorLoadInProgress
+            | RDKafkaErrorCode::CoordinatorNotAvailable
+            | RDKafkaErrorCode::NotCoordinator
+    )
+}
+
 impl AdminError {
     /// Whether retrying the same call may succeed.
     pub fn is_retriable(&self) -> bool {
         match self {
-            Self::Unreachable { .. } => true,
+            Self::Unreachable { .. } | Self::Protocol { .. } => true,
+            Self::Topic { code, .. } | Self::Group { code, .. } => retriable_code(*code),
+            Self::Kafka { source, .. } => source.rdkafka_error_code().is_some_and(retriable_code),
+            _ => false,
+        }
+    }
+
+    /// Whether the error is caused by the caller's input (name, config, file).
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            Self::InvalidTopicName { .. } | Self::InvalidInput { .. } | Self::File { .. } => true,
             Self::Topic { code, .. } => matches!(
                 code,
-                RDKafkaErrorCode::RequestTimedOut
-                    | RDKafkaErrorCode::NotController
-                    | RDKafkaErrorCode::LeaderNotAvailable
-                    | RDKafkaErrorCode::BrokerNotAvailable
+                RDKafkaErrorCode::InvalidConfig
+                    | RDKafkaErrorCode::InvalidTopic
+                    | RDKafkaErrorCode::InvalidPartitions
+                    | RDKafkaErrorCode::InvalidReplicationFactor
+                    | RDKafkaErrorCode::PolicyViolation
             ),
-            Self::TopicNotFound { .. } => false,
-            Self::Kafka { source, .. } => source.rdkafka_error_code().is_some_and(|c| {
-                matches!(
-                    c,
-                    RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::RequestTimedOut
-                )
-            }),
+            _ => false,
         }
+    }
+
+    /// Whether a topic or group named by the caller does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::TopicNotFound { .. } | Self::GroupNotFound { .. }
+        ) || matches!(
+            self,
+            Self::Topic {
+                code: RDKafkaErrorCode::UnknownTopicOrPartition,
+                ..
+            }
+        )
     }
 
     pub(crate) fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> Self {
         move |source| Self::Kafka { operation, source }
+    }
+
+    pub(crate) fn input(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            what: what.into(),
+            reason: reason.into(),
+        }
     }
 }

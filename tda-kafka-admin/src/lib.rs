@@ -4,15 +4,46 @@
 //! [`tda_kafka_config::ClientProperties`]. Every call is bounded by a timeout
 //! and reports which cluster it could not reach.
 //!
+//! # How each call reaches Kafka
+//!
+//! - rdkafka's `AdminClient` (all security settings honoured): create/delete
+//!   topics, create partitions, describe configs, alter configs, delete groups.
+//! - Other librdkafka facilities (security honoured): metadata, consumer
+//!   groups with members and assignments (`Client::fetch_group_list`, the
+//!   assignment decoded from the consumer protocol), committed offsets of any
+//!   group (a consumer with `group.id=G` that never subscribes, calling
+//!   `committed_offsets`; offset resets use the same consumer's `commit`,
+//!   which the broker accepts only while the group has no members), earliest
+//!   and latest offsets and offsets for a timestamp (`offsets_for_times`,
+//!   batched per leader).
+//! - A small raw protocol client ([`kafka-protocol`](https://docs.rs/kafka-protocol)
+//!   0.18 over a tokio `TcpStream`, versions negotiated with `ApiVersions`):
+//!   `DescribeLogDirs` (size on disk) and the controller id / cluster id from
+//!   `Metadata`. It supports **PLAINTEXT only**; on SSL/SASL clusters the size
+//!   and controller fields are reported as unavailable, with the reason, and
+//!   everything else works.
+//!
+//! Topic config updates are "incremental" from the caller's view: the
+//! current topic-level overrides are read (DescribeConfigs) and written back
+//! with the changes (AlterConfigs), because rdkafka 0.39 has no
+//! IncrementalAlterConfigs; a concurrent change between the two calls may be
+//! lost.
+//!
 //! Invariants: this crate never spawns processes or shells out to Kafka's
-//! Java tools; it speaks the Kafka protocol only.
+//! Java tools; it speaks the Kafka protocol only. Nothing is applied
+//! silently: batch operations return one outcome per item.
 
 mod client;
 mod error;
+mod health;
+mod meta;
 mod topics;
+mod wire;
 
-pub use client::{Admin, BrokerInfo, ClusterMetadata};
+pub use client::{lower, Admin, BrokerInfo, ClusterMetadata};
 pub use error::AdminError;
+pub use health::{HealthReport, PartitionProblem};
+pub use meta::{is_internal_topic, validate_topic_name, ConfigValue, PartitionInfo, TopicInfo};
 pub use topics::EnsureOutcome;
 
 /// Result type of this crate.

@@ -1,0 +1,249 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tda_kafka_admin::AdminError;
+
+/// Errors of cluster lifecycle operations (all providers).
+///
+/// Every variant carries enough context to act on it without a log file:
+/// the port that is taken, the node that died with the end of its log, the
+/// command that failed with the end of its output.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// No usable `java` was found on the `PATH` (or in `JAVA_HOME`).
+    #[error("java was not found ({searched}); install a Java 17+ runtime, e.g. `apt-get install openjdk-17-jre-headless`")]
+    JavaMissing {
+        /// Where we looked.
+        searched: String,
+    },
+    /// `java -version` reported a version below the one required.
+    #[error("{java} is Java {found}, but Java {required}+ is required (java -version said: {version_line})")]
+    JavaTooOld {
+        /// The java executable that was checked.
+        java: PathBuf,
+        /// The major version found.
+        found: u32,
+        /// The minimum major version.
+        required: u32,
+        /// The first line of `java -version`.
+        version_line: String,
+    },
+    /// Maven (`mvn`) is needed to fetch a distribution and is not installed.
+    #[error("mvn was not found on the PATH; it is needed once to fetch {artifact} (install it with `apt-get install maven`, or set KAFKA_HOME to an existing Kafka installation)")]
+    MavenMissing {
+        /// What was to be fetched.
+        artifact: String,
+    },
+    /// Fetching a distribution with Maven failed.
+    #[error("fetching {artifact} failed: `{command}` exited with {status}; its last output lines:\n{output_tail}")]
+    FetchFailed {
+        /// What was fetched, e.g. `Apache Kafka 4.4.0`.
+        artifact: String,
+        /// The command line that ran.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// The last lines of its output.
+        output_tail: String,
+    },
+    /// `KAFKA_HOME` is set but does not look like a Kafka installation.
+    #[error("KAFKA_HOME={path} is not a Kafka installation: {reason}")]
+    InvalidKafkaHome {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file system operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was attempted, e.g. `cannot create`.
+        action: &'static str,
+        /// The path it was attempted on.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A process could not be spawned.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A port the cluster needs is already taken by another process.
+    #[error("port {host}:{port} ({purpose}) is already in use by another process; stop it or choose other ports (KAFKA ports come from the env file)")]
+    PortInUse {
+        /// The bind address.
+        host: String,
+        /// The port.
+        port: u16,
+        /// What we wanted it for, e.g. `broker 2 client listener`.
+        purpose: String,
+    },
+    /// A Kafka node (or another managed process) exited while the cluster was starting.
+    #[error("{name} exited during start ({exit}); last lines of {log_file}:\n{log_tail}", log_file = log_file.display())]
+    ProcessDied {
+        /// e.g. `kafka node 2` or `schema registry`.
+        name: String,
+        /// How it exited, if known.
+        exit: String,
+        /// Its log file.
+        log_file: PathBuf,
+        /// The last lines of that log.
+        log_tail: String,
+    },
+    /// The cluster did not become ready within the bound.
+    #[error("the cluster was not ready after {:.0} s: {last_problem}", waited.as_secs_f64())]
+    NotReady {
+        /// How long we waited.
+        waited: Duration,
+        /// The last readiness check that failed.
+        last_problem: String,
+    },
+    /// The schema registry did not answer within the bound.
+    #[error("the schema registry at {url} did not answer after {:.0} s: {last_problem}", waited.as_secs_f64())]
+    RegistryNotReady {
+        /// The probed URL.
+        url: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last failure.
+        last_problem: String,
+    },
+    /// The requested start conflicts with the cluster stored in the data dir.
+    #[error("{reason}")]
+    Conflict {
+        /// What conflicts and how to resolve it.
+        reason: String,
+    },
+    /// The operation was interrupted (Ctrl-C); whatever it had started was stopped.
+    #[error("interrupted: {cleanup}")]
+    Interrupted {
+        /// What was cleaned up.
+        cleanup: String,
+    },
+    /// A process did not stop.
+    #[error("{name} (pid {pid}) did not stop: {reason}")]
+    StopFailed {
+        /// e.g. `kafka node 1`.
+        name: String,
+        /// Its process id.
+        pid: u32,
+        /// Why.
+        reason: String,
+    },
+    /// An admin call against the running cluster failed.
+    #[error("{operation}: {source}")]
+    Admin {
+        /// What was attempted, e.g. `create the TDA topics`.
+        operation: &'static str,
+        /// The admin error.
+        #[source]
+        source: AdminError,
+    },
+    /// A Kafka client (producer/consumer) call failed.
+    #[error("{operation}: {source}")]
+    Kafka {
+        /// What was attempted.
+        operation: &'static str,
+        /// The librdkafka error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The stored cluster state could not be read or written.
+    #[error("cluster state {path}: {reason}")]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The requested operation is not supported by this provider.
+    #[error("{operation} is not supported by the {provider} provider")]
+    Unsupported {
+        /// The provider name.
+        provider: &'static str,
+        /// The operation.
+        operation: String,
+    },
+    /// The Docker engine cannot be reached (not installed or not running).
+    #[error("no Docker engine answers ({message}); start one with `scripts/docker-engine.sh ensure` (Debian: apt-get install docker.io; dockerd as root), or use --provider local")]
+    DockerUnavailable {
+        /// What the client said.
+        message: String,
+    },
+    /// A Docker engine API call failed.
+    #[error("docker: {operation}: {source}")]
+    Docker {
+        /// What was attempted, e.g. `create container tda_kafka_1`.
+        operation: String,
+        /// The engine client's error.
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// An image of the requested image set is not in the engine.
+    #[error("image {image} (image set `{image_set}`) is not available in the Docker engine; build the local images with `tda-kafka images build`, or pull the set's images with `--pull` on a machine that can reach their registry")]
+    ImageMissing {
+        /// The image reference.
+        image: String,
+        /// The image set it belongs to.
+        image_set: String,
+    },
+    /// Building or importing a local image failed.
+    #[error("building image {image} failed: {message}")]
+    ImageBuild {
+        /// The image being built.
+        image: String,
+        /// The builder's error and the last build output.
+        message: String,
+    },
+}
+
+impl ClusterError {
+    /// Whether trying the same operation again (unchanged) may succeed,
+    /// e.g. after a port was freed or a slow start. Missing tools, conflicts
+    /// and bad installations are not retriable.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            Self::PortInUse { .. }
+            | Self::NotReady { .. }
+            | Self::RegistryNotReady { .. }
+            | Self::Interrupted { .. }
+            | Self::StopFailed { .. } => true,
+            Self::FetchFailed { .. } => true,
+            Self::Admin { source, .. } => source.is_retriable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the error is about a missing prerequisite on this machine
+    /// (Java, Maven, a Kafka installation) rather than about the cluster.
+    pub fn is_missing_prerequisite(&self) -> bool {
+        matches!(
+            self,
+            Self::JavaMissing { .. }
+                | Self::JavaTooOld { .. }
+                | Self::MavenMissing { .. }
+                | Self::InvalidKafkaHome { .. }
+                | Self::DockerUnavailable { .. }
+                | Self::ImageMissing { .. }
+        )
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

@@ -30,7 +30,7 @@ pub use security::{SaslMechanism, SecretString, SecurityConfig, SecurityProtocol
 pub use topic::{CleanupPolicy, TopicSpec, TDA_TOPICS};
 
 pub use envfile::{parse_env, quote_env_value, EnvEntry, EnvSyntaxError, ParsedEnv};
-pub use loader::{ConfigLoader, LoadedConfig, Provenance, Setting, Source};
+pub use loader::{ConfigLoader, LoadedConfig, Provenance, Setting, Source, TopicOrigin};
 pub use report::{Issue, Severity, ValidationReport};
 pub use topics_file::{TopicsFile, TOPICS_FILE_VERSION};
 pub use validate::{topic_name_error, validate, validate_with, MAX_TOPIC_NAME_LEN};

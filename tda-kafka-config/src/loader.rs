@@ -80,17 +80,37 @@ pub struct Setting {
     pub doc: &'static str,
 }
 
-/// The source of every setting, in key-table order.
+/// Where a topic of the architecture was defined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopicOrigin {
+    /// Topic name.
+    pub name: String,
+    /// `Default` for the built-in TDA topics, `TopicsFile` for file topics.
+    /// Per-attribute overrides of TDA topics are in the `TDA_<TOPIC>_*` settings.
+    pub source: Source,
+}
+
+/// The source of every setting, in key-table order, and of every topic.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Provenance {
     /// One entry per known key.
     pub settings: Vec<Setting>,
+    /// One entry per topic of the effective configuration, in its order.
+    pub topics: Vec<TopicOrigin>,
 }
 
 impl Provenance {
     /// The entry of `key`.
     pub fn get(&self, key: &str) -> Option<&Setting> {
         self.settings.iter().find(|s| s.key == key)
+    }
+
+    /// The source of topic `name`, if the configuration has that topic.
+    pub fn topic_source(&self, name: &str) -> Option<&Source> {
+        self.topics
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| &t.source)
     }
 
     /// The source of `key` (`Default` for unknown keys).
@@ -314,6 +334,14 @@ impl ConfigLoader {
                     doc: k.doc(),
                 })
                 .collect(),
+            topics: config
+                .topics
+                .iter()
+                .map(|t| TopicOrigin {
+                    name: t.name.clone(),
+                    source: Source::Default,
+                })
+                .collect(),
         };
 
         // Topics file: its path comes from the highest layer naming one.
@@ -358,6 +386,7 @@ impl ConfigLoader {
             s.value = key.display_value(&config);
         }
         report.extend(crate::validate::validate_with(&config, Some(&provenance)));
+        report.sort_by_location();
         LoadedConfig {
             config,
             provenance,

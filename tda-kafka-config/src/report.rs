@@ -146,6 +146,17 @@ impl ValidationReport {
         self.issues.is_empty()
     }
 
+    /// Orders issues by file and line (issues without a location last); the
+    /// order among issues at the same place is kept.
+    pub fn sort_by_location(&mut self) {
+        self.issues.sort_by(|a, b| match (&a.path, &b.path) {
+            (Some(pa), Some(pb)) => pa.cmp(pb).then(a.line.cmp(&b.line)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+    }
+
     /// Number of errors.
     pub fn error_count(&self) -> usize {
         self.errors().count()

@@ -63,6 +63,7 @@ impl FromStr for CleanupPolicy {
 /// `replication_factor` and `min_insync_replicas` left as `None` take the
 /// profile's values (see [`crate::ClusterConfig::effective_topic`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TopicSpec {
     /// Topic name; must satisfy Kafka's naming rules.
     pub name: String,

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::all_keys;
-use crate::loader::{Provenance, Source};
+use crate::loader::{Provenance, Source, TopicOrigin};
 use crate::report::{Issue, ValidationReport};
 use crate::{ClusterConfig, TopicSpec};
 
@@ -161,6 +161,14 @@ pub(crate) fn merge_topics_file(
         match config.topics.iter_mut().find(|c| c.name == t.name) {
             Some(existing) => *existing = t.clone(),
             None => config.topics.push(t.clone()),
+        }
+        let source = Source::TopicsFile { path: path.clone() };
+        match provenance.topics.iter_mut().find(|o| o.name == t.name) {
+            Some(o) => o.source = source,
+            None => provenance.topics.push(TopicOrigin {
+                name: t.name.clone(),
+                source,
+            }),
         }
     }
     for key in all_keys() {

@@ -1,0 +1,317 @@
+//! Avro in the Confluent wire format, with schemas in a Confluent-compatible
+//! Schema Registry (Confluent's own, or Apicurio's `/apis/ccompat/v7`).
+//!
+//! Wire format: byte 0 is the magic byte `0`, bytes 1..5 the schema id
+//! (big-endian `u32`), then the Avro binary datum.
+//!
+//! Registration and schema look-ups go through `schema_registry_converter`;
+//! encoding and decoding use `apache-avro` directly with writers and readers
+//! built once per (topic, type) and (schema id, type). So after the first
+//! message of a subject the hot path makes no HTTP call and does no schema
+//! resolution: one map look-up, the 5-byte header, the datum.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::writer::datum::GenericDatumWriter;
+use apache_avro::Schema;
+use reqwest_middleware::reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
+use schema_registry_converter::async_impl::schema_registry::SrSettings;
+use schema_registry_converter::error::SRCError;
+use schema_registry_converter::schema_registry_common::{
+    SchemaType, SubjectNameStrategy, SuppliedSchema,
+};
+
+use crate::error::{ClientError, DecodeErrorKind, Result};
+use crate::model::TdaMessage;
+
+/// The Confluent wire-format magic byte.
+pub const MAGIC_BYTE: u8 = 0;
+/// Length of the wire-format header (magic byte + schema id).
+pub const HEADER_LEN: usize = 5;
+
+/// Splits a Confluent wire-format frame into schema id and Avro datum.
+pub fn split_frame(bytes: &[u8]) -> Result<(u32, &[u8])> {
+    match bytes.first() {
+        None => Err(ClientError::Decode {
+            kind: DecodeErrorKind::Undecodable,
+            detail: "empty value".into(),
+        }),
+        Some(&b) if b != MAGIC_BYTE => Err(ClientError::Decode {
+            kind: DecodeErrorKind::WrongMagicByte,
+            detail: format!("magic byte is {b}, expected {MAGIC_BYTE}"),
+        }),
+        Some(_) if bytes.len() < HEADER_LEN => Err(ClientError::Decode {
+            kind: DecodeErrorKind::Undecodable,
+            detail: format!("frame of {} bytes is shorter than its header", bytes.len()),
+        }),
+        Some(_) => {
+            let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
+            Ok((id, &bytes[HEADER_LEN..]))
+        }
+    }
+}
+
+/// Counts the HTTP requests the registry client makes.
+struct CountRequests(Arc<AtomicU64>);
+
+#[async_trait::async_trait]
+impl Middleware for CountRequests {
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        next.run(req, extensions).await
+    }
+}
+
+struct WriterEntry {
+    id: u32,
+    writer: GenericDatumWriter<'static>,
+}
+
+struct ReaderEntry {
+    reader: GenericDatumReader<'static>,
+}
+
+/// A Confluent-compatible Schema Registry client with caches.
+pub struct RegistryClient {
+    url: String,
+    encoder: AvroEncoder,
+    decoder: AvroDecoder,
+    requests: Arc<AtomicU64>,
+    /// Per value type, per topic: the registered id and a ready writer.
+    writers: RwLock<HashMap<TypeId, HashMap<String, Arc<WriterEntry>>>>,
+    /// Writer schemas by id, parsed once (leaked: a process sees few ids).
+    writer_schemas: RwLock<HashMap<u32, &'static Schema>>,
+    /// Per (writer schema id, reader type): a ready resolving reader.
+    readers: RwLock<HashMap<(u32, TypeId), Arc<ReaderEntry>>>,
+}
+
+impl fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryClient")
+            .field("url", &self.url)
+            .field("http_requests", &self.http_requests())
+            .finish_non_exhaustive()
+    }
+}
+
+fn registry_error(subject: impl Into<String>, e: SRCError) -> ClientError {
+    ClientError::Registry {
+        subject: subject.into(),
+        detail: match &e.cause {
+            Some(c) => format!("{}: {c}", e.error),
+            None => e.error.clone(),
+        },
+        retriable: e.retriable,
+    }
+}
+
+impl RegistryClient {
+    /// A client for the registry at `url` (e.g. `http://127.0.0.1:8081` or
+    /// `http://127.0.0.1:8081/apis/ccompat/v7`).
+    pub fn new(url: impl Into<String>) -> Result<Self> {
+        let url = url.into().trim_end_matches('/').to_owned();
+        let requests = Arc::new(AtomicU64::new(0));
+        let build = || {
+            SrSettings::new_builder(url.clone())
+                .set_timeout(Duration::from_secs(10))
+                .no_proxy()
+                .with_middleware(CountRequests(requests.clone()))
+                .build()
+                .map_err(|e| ClientError::Config {
+                    detail: format!("schema registry settings for {url}: {e}"),
+                })
+        };
+        Ok(Self {
+            encoder: AvroEncoder::new(build()?),
+            decoder: AvroDecoder::new(build()?),
+            url,
+            requests,
+            writers: RwLock::default(),
+            writer_schemas: RwLock::default(),
+            readers: RwLock::default(),
+        })
+    }
+
+    /// The registry URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// HTTP requests made to the registry so far by this client.
+    pub fn http_requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Registers `M`'s schema under `<topic>-value` (TopicNameStrategy) if this
+    /// process has not yet, and returns its id.
+    pub async fn register_value_schema<M: TdaMessage>(&self, topic: &str) -> Result<u32> {
+        Ok(self.writer::<M>(topic).await?.id)
+    }
+
+    async fn writer<M: TdaMessage>(&self, topic: &str) -> Result<Arc<WriterEntry>> {
+        let ty = TypeId::of::<M>();
+        if let Some(e) = self
+            .writers
+            .read()
+            .expect("writer cache poisoned")
+            .get(&ty)
+            .and_then(|m| m.get(topic))
+        {
+            return Ok(e.clone());
+        }
+        let schema = M::avro_schema();
+        let json = serde_json::to_string(schema).map_err(|e| ClientError::Encode {
+            topic: topic.into(),
+            detail: format!("schema to JSON: {e}"),
+        })?;
+        let name = match schema {
+            Schema::Record(r) => Some(r.name.fullname(None)),
+            _ => None,
+        };
+        let strategy = SubjectNameStrategy::TopicNameStrategyWithSchema(
+            topic.to_owned(),
+            false,
+            SuppliedSchema::new(name, SchemaType::Avro, json),
+        );
+        let subject = format!("{topic}-value");
+        let registered = self
+            .encoder
+            .get_schema_and_id(&subject, strategy)
+            .await
+            .map_err(|e| registry_error(&subject, e))?;
+        let writer = GenericDatumWriter::builder(schema)
+            .build()
+            .map_err(|e| ClientError::Encode {
+                topic: topic.into(),
+                detail: format!("avro writer: {e}"),
+            })?;
+        let entry = Arc::new(WriterEntry {
+            id: registered.id,
+            writer,
+        });
+        self.writers
+            .write()
+            .expect("writer cache poisoned")
+            .entry(ty)
+            .or_default()
+            .insert(topic.to_owned(), entry.clone());
+        Ok(entry)
+    }
+
+    /// Encodes `value` for `topic` in the Confluent wire format.
+    pub async fn encode<M: TdaMessage>(&self, topic: &str, value: &M) -> Result<Vec<u8>> {
+        let entry = self.writer::<M>(topic).await?;
+        let mut buf = Vec::with_capacity(256);
+        buf.push(MAGIC_BYTE);
+        buf.extend_from_slice(&entry.id.to_be_bytes());
+        entry
+            .writer
+            .write_ser(&mut buf, value)
+            .map_err(|e| ClientError::Encode {
+                topic: topic.into(),
+                detail: e.to_string(),
+            })?;
+        Ok(buf)
+    }
+
+    async fn writer_schema(&self, id: u32) -> Result<&'static Schema> {
+        if let Some(s) = self.writer_schemas.read().expect("schema cache poisoned").get(&id) {
+            return Ok(s);
+        }
+        let fetched = self.decoder.get_schema(id).await.map_err(|e| {
+            if e.retriable {
+                registry_error(format!("schema id {id}"), e)
+            } else {
+                ClientError::Decode {
+                    kind: DecodeErrorKind::UnknownSchemaId,
+                    detail: format!("schema id {id}: {}", e.error),
+                }
+            }
+        })?;
+        let mut cache = self.writer_schemas.write().expect("schema cache poisoned");
+        let s: &'static Schema = cache
+            .entry(id)
+            .or_insert_with(|| Box::leak(Box::new(fetched.parsed.clone())));
+        Ok(s)
+    }
+
+    /// Decodes a Confluent wire-format frame into `M`, resolving the writer's
+    /// schema (from the registry, by id) against `M`'s schema.
+    pub async fn decode<M: TdaMessage>(&self, bytes: &[u8]) -> Result<M> {
+        let (id, datum) = split_frame(bytes)?;
+        let key = (id, TypeId::of::<M>());
+        let cached = self
+            .readers
+            .read()
+            .expect("reader cache poisoned")
+            .get(&key)
+            .cloned();
+        let entry = match cached {
+            Some(e) => e,
+            None => {
+                let writer = self.writer_schema(id).await?;
+                let reader = GenericDatumReader::builder(writer)
+                    .reader_schema(M::avro_schema())
+                    .build()
+                    .map_err(|e| ClientError::Decode {
+                        kind: DecodeErrorKind::Undecodable,
+                        detail: format!("schema {id} cannot be read as {}: {e}", std::any::type_name::<M>()),
+                    })?;
+                let e = Arc::new(ReaderEntry { reader });
+                self.readers
+                    .write()
+                    .expect("reader cache poisoned")
+                    .insert(key, e.clone());
+                e
+            }
+        };
+        let mut cursor = datum;
+        let value = entry
+            .reader
+            .read_value(&mut cursor)
+            .map_err(|e| ClientError::Decode {
+                kind: DecodeErrorKind::Undecodable,
+                detail: format!("avro datum (schema {id}): {e}"),
+            })?;
+        apache_avro::from_value::<M>(&value).map_err(|e| ClientError::Decode {
+            kind: DecodeErrorKind::Undecodable,
+            detail: format!("avro value to {}: {e}", std::any::type_name::<M>()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_classified() {
+        assert_eq!(
+            split_frame(&[]).unwrap_err().poison_kind(),
+            Some(DecodeErrorKind::Undecodable)
+        );
+        assert_eq!(
+            split_frame(b"{\"a\":1}").unwrap_err().poison_kind(),
+            Some(DecodeErrorKind::WrongMagicByte)
+        );
+        assert_eq!(
+            split_frame(&[0, 0, 1]).unwrap_err().poison_kind(),
+            Some(DecodeErrorKind::Undecodable)
+        );
+        let (id, rest) = split_frame(&[0, 0, 0, 1, 2, 42]).unwrap();
+        assert_eq!((id, rest), (258, &[42u8][..]));
+    }
+}

@@ -1,0 +1,74 @@
+#!/bin/bash
+# tda-kafka local image entrypoint (generated into the image by `tda-kafka images build`).
+#
+#   broker   KRaft broker+controller configured from KAFKA_* variables, the
+#            convention of the apache/kafka and confluentinc/cp-kafka images:
+#            KAFKA_LOG_DIRS -> log.dirs ("_" -> ".", "__" -> "_", "___" -> "-").
+#            CLUSTER_ID formats empty storage once; data in log.dirs survives restarts.
+#   connect  Kafka Connect distributed worker from CONNECT_* variables (same rule).
+#   class C  run Java class C with the Kafka classpath (e.g. the console producer).
+set -euo pipefail
+
+KAFKA_HOME=/opt/kafka
+CP="$KAFKA_HOME/libs/*"
+HEAP="${KAFKA_HEAP_OPTS:--Xmx512m -Xms512m}"
+JVM_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
+LOG4J="-Dlog4j2.configurationFile=$KAFKA_HOME/config/log4j2.properties"
+
+# props PREFIX FILE: write every PREFIX* variable as a property line.
+props() {
+    local prefix="$1" file="$2" name value key
+    : >"$file"
+    while IFS='=' read -r -d '' name value; do
+        case "$name" in
+            "$prefix"*) ;;
+            *) continue ;;
+        esac
+        case "$name" in
+            KAFKA_HEAP_OPTS | KAFKA_JVM_PERFORMANCE_OPTS | KAFKA_OPTS | KAFKA_JMX_PORT | KAFKA_JMX_HOSTNAME | KAFKA_JMX_OPTS | KAFKA_LOG4J_OPTS) continue ;;
+        esac
+        key="${name#"$prefix"}"
+        key="${key,,}"
+        key="${key//___/-}"
+        key="${key//__/@}"
+        key="${key//_/.}"
+        key="${key//@/_}"
+        printf '%s=%s\n' "$key" "$value" >>"$file"
+    done < <(env -0)
+}
+
+jmx_opts() {
+    if [ -n "${KAFKA_JMX_PORT:-}" ]; then
+        local host="${KAFKA_JMX_HOSTNAME:-127.0.0.1}"
+        printf '%s' "-Dcom.sun.management.jmxremote -Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false -Dcom.sun.management.jmxremote.port=$KAFKA_JMX_PORT -Dcom.sun.management.jmxremote.rmi.port=$KAFKA_JMX_PORT -Djava.rmi.server.hostname=$host"
+    fi
+}
+
+mode="${1:-broker}"
+shift || true
+case "$mode" in
+    broker)
+        conf="$KAFKA_HOME/config/server.properties"
+        props KAFKA_ "$conf"
+        logdir="$(sed -n 's/^log\.dirs=//p' "$conf" | cut -d, -f1)"
+        if [ -n "$logdir" ] && [ ! -f "$logdir/meta.properties" ]; then
+            : "${CLUSTER_ID:?CLUSTER_ID is required to format new storage}"
+            java $LOG4J -cp "$CP" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$conf" --ignore-formatted
+        fi
+        # shellcheck disable=SC2046
+        exec java $HEAP $JVM_OPTS $(jmx_opts) ${KAFKA_OPTS:-} $LOG4J -cp "$CP" kafka.Kafka "$conf"
+        ;;
+    connect)
+        conf="$KAFKA_HOME/config/connect-distributed.properties"
+        props CONNECT_ "$conf"
+        exec java $HEAP $JVM_OPTS ${KAFKA_OPTS:-} $LOG4J -cp "$CP" org.apache.kafka.connect.cli.ConnectDistributed "$conf"
+        ;;
+    class)
+        cls="$1"
+        shift
+        exec java ${TOOL_HEAP_OPTS:--Xmx256m} $LOG4J -cp "$CP" "$cls" "$@"
+        ;;
+    *)
+        exec "$mode" "$@"
+        ;;
+esac

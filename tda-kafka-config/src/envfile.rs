@@ -232,6 +232,28 @@ pub fn quote_env_value(value: &str) -> String {
     }
 }
 
+impl crate::ClusterConfig {
+    /// This configuration as a `kafka.env` file with every known key, in
+    /// key-table order; unset values are written as `KEY=`. With
+    /// `include_secrets` false, secrets are written as comments (`# KEY=***`).
+    /// Topics not covered by `TDA_<TOPIC>_*` keys belong in a topics file.
+    pub fn to_env_file(&self, include_secrets: bool) -> String {
+        let mut out = String::new();
+        for key in crate::keys::all_keys() {
+            let value = key.value(self);
+            if key.is_secret() && !include_secrets {
+                if value.is_some() {
+                    out.push_str(&format!("# {}=***\n", key.name()));
+                }
+                continue;
+            }
+            let value = value.map(|v| quote_env_value(&v)).unwrap_or_default();
+            out.push_str(&format!("{}={value}\n", key.name()));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -145,6 +145,12 @@ pub struct LoadedConfig {
 }
 
 #[derive(Debug, Clone)]
+enum EnvInput {
+    File(PathBuf),
+    Text { label: PathBuf, text: String },
+}
+
+#[derive(Debug, Clone)]
 struct Assignment {
     key: String,
     value: String,
@@ -167,7 +173,7 @@ struct Assignment {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct ConfigLoader {
-    env_files: Vec<PathBuf>,
+    env_files: Vec<EnvInput>,
     process: Vec<(String, String)>,
     overrides: Vec<(String, String)>,
 }
@@ -188,7 +194,17 @@ impl ConfigLoader {
 
     /// Adds a `kafka.env` file; several files apply in the order added.
     pub fn env_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.env_files.push(path.into());
+        self.env_files.push(EnvInput::File(path.into()));
+        self
+    }
+
+    /// Adds env-file text that did not come from disk (stdin, tests); `label`
+    /// names it in sources and issues.
+    pub fn env_text(mut self, label: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        self.env_files.push(EnvInput::Text {
+            label: label.into(),
+            text: text.into(),
+        });
         self
     }
 
@@ -240,8 +256,12 @@ impl ConfigLoader {
         let mut report = ValidationReport::default();
         let mut layers: Vec<Assignment> = Vec::new();
 
-        for path in &self.env_files {
-            match std::fs::read_to_string(path) {
+        for input in &self.env_files {
+            let (path, text) = match input {
+                EnvInput::File(p) => (p, std::fs::read_to_string(p)),
+                EnvInput::Text { label, text } => (label, Ok(text.clone())),
+            };
+            match text {
                 Ok(text) => {
                     let parsed = parse_env(&text);
                     for e in parsed.errors {

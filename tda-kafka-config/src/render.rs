@@ -42,6 +42,9 @@ impl Properties {
     }
 }
 
+/// Java `Properties` escaping. Kafka reads `server.properties` with
+/// `Properties.load(InputStream)`, i.e. as ISO-8859-1, so everything outside
+/// printable ASCII is written as `\uXXXX` (UTF-16 units).
 fn escape(s: &str, is_key: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, c) in s.chars().enumerate() {
@@ -50,12 +53,19 @@ fn escape(s: &str, is_key: bool) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '=' | ':' | '#' | '!' if is_key => {
+            '\u{c}' => out.push_str("\\f"),
+            '=' | ':' | '#' | '!' if is_key || i == 0 => {
                 out.push('\\');
                 out.push(c);
             }
             ' ' if is_key || i == 0 => out.push_str("\\ "),
-            _ => out.push(c),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
         }
     }
     out

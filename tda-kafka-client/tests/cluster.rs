@@ -1,0 +1,404 @@
+//! Integration tests against a real cluster and a real Schema Registry.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use rdkafka::message::OwnedHeaders;
+use tda_kafka_client::headers::{self, CONTENT_TYPE_AVRO, CONTENT_TYPE_JSON};
+use tda_kafka_client::model::{samples, error_kind, JobEvent, JobLifecycle, JobProgress};
+use tda_kafka_client::{
+    ClientSettings, ConsumerOptions, Errors, Events, HandlerError, Jobs, Received, Results,
+    RetryPolicy, SendOptions, TdaConsumer, TdaMessage, TdaProducer, TdaTopic, Topic, Uploads,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Consumes `topic` in a fresh group until `n` records were handled and
+/// returns them in handling order.
+async fn consume_n<T: TdaTopic>(
+    settings: &ClientSettings,
+    topic: &Topic<T>,
+    options: ConsumerOptions,
+    n: usize,
+) -> Vec<Received<T>> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let consumer = TdaConsumer::new(settings, topic.clone(), options).unwrap();
+    let token = CancellationToken::new();
+    let run = tokio::spawn(consumer.run(
+        move |r: Received<T>| {
+            let tx = tx.clone();
+            async move {
+                tx.send(r).map_err(|e| HandlerError::Permanent(e.to_string()))
+            }
+        },
+        token.clone(),
+    ));
+    let mut got = Vec::new();
+    while got.len() < n {
+        match tokio::time::timeout(WAIT, rx.recv()).await {
+            Ok(Some(r)) => got.push(r),
+            _ => panic!("only {} of {n} records arrived on {}", got.len(), topic.name()),
+        }
+    }
+    token.cancel();
+    run.await.unwrap().unwrap();
+    got
+}
+
+async fn round_trip<T>(settings: &ClientSettings, kind: &str, values: Vec<(String, T::Value)>)
+where
+    T: TdaTopic<Key = String>,
+    T::Value: PartialEq + Debug + Clone,
+{
+    let topic = Topic::<T>::named(unique(kind));
+    create_topic(topic.name(), 1).await;
+    let producer = TdaProducer::new(settings).unwrap();
+    for (k, v) in &values {
+        producer
+            .send_with(&topic, k, v, &SendOptions::correlated(format!("trace-{k}")))
+            .await
+            .unwrap();
+    }
+    let got = consume_n(settings, &topic, ConsumerOptions::new(unique("g")), values.len()).await;
+    for ((k, v), r) in values.iter().zip(&got) {
+        assert_eq!(r.key.as_ref(), Some(k));
+        assert_eq!(&r.value, v);
+        assert_eq!(r.headers.content_type, settings.codec().content_type());
+        assert_eq!(r.headers.schema_version, <T::Value as TdaMessage>::SCHEMA_VERSION);
+        assert_eq!(r.headers.correlation_id.as_deref(), Some(format!("trace-{k}").as_str()));
+        assert!(!r.headers.message_id.is_empty());
+        assert!(r.headers.produced_at_ms > 0);
+    }
+}
+
+async fn round_trip_all(settings: ClientSettings) {
+    let jobs = samples::job_lifecycle("job-1")
+        .into_iter()
+        .map(|e| ("job-1".to_string(), e))
+        .collect();
+    round_trip::<Jobs>(&settings, "jobs", jobs).await;
+    round_trip::<Results>(&settings, "results", vec![("job-1".into(), samples::job_result("job-1"))]).await;
+    round_trip::<Events>(&settings, "events", vec![("worker-1".into(), samples::system_event("e1"))]).await;
+    round_trip::<Uploads>(&settings, "uploads", vec![("up-1".into(), samples::upload("up-1"))]).await;
+    round_trip::<Errors>(&settings, "errors", vec![("worker".into(), samples::error_record())]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_type_round_trips_in_json() {
+    let s = json_settings();
+    assert_eq!(s.codec().content_type(), CONTENT_TYPE_JSON);
+    round_trip_all(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_type_round_trips_in_avro() {
+    let s = avro_settings();
+    assert_eq!(s.codec().content_type(), CONTENT_TYPE_AVRO);
+    round_trip_all(s).await;
+}
+
+fn progress(job: &str, seq: usize) -> JobEvent {
+    JobEvent {
+        job_id: job.into(),
+        occurred_at_ms: 1,
+        lifecycle: JobLifecycle::Progress(JobProgress {
+            fraction: 0.0,
+            stage: seq.to_string(),
+        }),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_messages_arrive_once_in_order_per_partition() {
+    const N: usize = 10_000;
+    let settings = avro_settings();
+    let topic = Topic::<Jobs>::named(unique("10k"));
+    create_topic(topic.name(), 3).await;
+    let producer = TdaProducer::new(&settings).unwrap();
+    let mut pending = Vec::with_capacity(N);
+    for i in 0..N {
+        let key = format!("job-{}", i % 37);
+        pending.push(
+            producer
+                .enqueue(&topic, &key, &progress(&key, i), &SendOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let mut last_offset: HashMap<i32, i64> = HashMap::new();
+    for p in pending {
+        let d = p.await.unwrap();
+        let prev = last_offset.insert(d.partition, d.offset);
+        assert!(prev.is_none_or(|o| o < d.offset), "offsets go up per partition");
+    }
+    let stats = producer.stats();
+    assert_eq!((stats.sent, stats.failed, stats.in_flight), (N as u64, 0, 0));
+
+    let got = consume_n(
+        &settings,
+        &topic,
+        ConsumerOptions::new(unique("g10k")).with_concurrency(3),
+        N,
+    )
+    .await;
+    let mut seen = HashSet::new();
+    let mut per_partition: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
+    for r in &got {
+        let JobLifecycle::Progress(p) = &r.value.lifecycle else {
+            panic!("unexpected {:?}", r.value)
+        };
+        let seq: usize = p.stage.parse().unwrap();
+        assert!(seen.insert(seq), "message {seq} consumed twice");
+        per_partition.entry(r.partition).or_default().push((r.offset, seq));
+    }
+    assert_eq!(seen.len(), N);
+    assert_eq!(per_partition.len(), 3, "all partitions used");
+    for (p, recs) in per_partition {
+        for w in recs.windows(2) {
+            assert!(w[0].0 < w[1].0, "partition {p}: offsets out of order");
+            assert!(w[0].1 < w[1].1, "partition {p}: production order lost");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_messages_land_in_the_dead_letter_topic_and_the_consumer_moves_on() {
+    let settings = avro_settings();
+    let topic = Topic::<Uploads>::named(unique("poison"));
+    let dlq = Topic::<Errors>::named(unique("poison-dlq"));
+    create_topic(topic.name(), 1).await;
+    create_topic(dlq.name(), 1).await;
+    let producer = TdaProducer::new(&settings).unwrap();
+    let good = |id: &str| samples::upload(id);
+    // offset 0: good
+    producer.send(&topic, &"ok-0".to_string(), &good("ok-0")).await.unwrap();
+    // A valid frame to cut short: magic + schema id + truncated datum.
+    let valid = settings.codec().encode(topic.name(), &good("x")).await.unwrap();
+    let raw = |payload: Vec<u8>, key: &'static str| {
+        let producer = producer.clone();
+        let topic = topic.name().to_owned();
+        async move {
+            producer
+                .enqueue_raw(&topic, Some(key.as_bytes()), &payload, OwnedHeaders::new())
+                .await
+                .unwrap()
+                .await
+                .unwrap()
+        }
+    };
+    let truncated = valid[..valid.len() / 2].to_vec();
+    let d1 = raw(truncated.clone(), "undecodable").await; // offset 1
+    let d2 = raw(br#"{"upload_id":"json"}"#.to_vec(), "wrong-magic").await; // offset 2
+    let mut unknown = vec![0u8];
+    unknown.extend_from_slice(&0x7fff_fff0u32.to_be_bytes());
+    unknown.extend_from_slice(&valid[5..]);
+    let d3 = raw(unknown.clone(), "unknown-id").await; // offset 3
+    let d4 = producer.send(&topic, &"reject".to_string(), &good("reject")).await.unwrap(); // 4
+    let d5 = producer.send(&topic, &"flaky".to_string(), &good("flaky")).await.unwrap(); // 5
+    producer.send(&topic, &"ok-6".to_string(), &good("ok-6")).await.unwrap(); // 6
+
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let attempts = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
+    let consumer = TdaConsumer::new(
+        &settings,
+        topic.clone(),
+        ConsumerOptions::new(unique("gp"))
+            .with_dead_letter_topic(dlq.name())
+            .with_retry(RetryPolicy {
+                max_retries: 2,
+                initial_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(50),
+            }),
+    )
+    .unwrap();
+    let token = CancellationToken::new();
+    let (h, a, t) = (handled.clone(), attempts.clone(), token.clone());
+    let run = tokio::spawn(consumer.run(
+        move |r: Received<Uploads>| {
+            let (h, a, t) = (h.clone(), a.clone(), t.clone());
+            async move {
+                let key = r.key.clone().unwrap();
+                *a.lock().unwrap().entry(key.clone()).or_default() += 1;
+                match key.as_str() {
+                    "reject" => Err(HandlerError::Permanent("rejected by test".into())),
+                    "flaky" => Err(HandlerError::Retriable("always busy".into())),
+                    _ => {
+                        h.lock().unwrap().push(r.offset);
+                        if key == "ok-6" {
+                            t.cancel();
+                        }
+                        Ok(())
+                    }
+                }
+            }
+        },
+        token.clone(),
+    ));
+    let stats = tokio::time::timeout(WAIT, run).await.expect("consumer stalled").unwrap().unwrap();
+    assert_eq!(*handled.lock().unwrap(), vec![0, 6], "the consumer moved past every poison record");
+    assert_eq!(attempts.lock().unwrap()["flaky"], 3, "1 attempt + 2 retries");
+    assert_eq!(stats.dead_lettered, 5);
+
+    let dead = consume_n(&avro_settings(), &dlq, ConsumerOptions::new(unique("gd")), 5).await;
+    let expect = [
+        (d1.offset, error_kind::UNDECODABLE, Some(truncated)),
+        (d2.offset, error_kind::WRONG_MAGIC_BYTE, Some(br#"{"upload_id":"json"}"#.to_vec())),
+        (d3.offset, error_kind::UNKNOWN_SCHEMA_ID, Some(unknown)),
+        (d4.offset, error_kind::HANDLER_PERMANENT, None),
+        (d5.offset, error_kind::RETRIES_EXHAUSTED, None),
+    ];
+    for (r, (offset, kind, payload)) in dead.iter().zip(expect) {
+        let e = &r.value;
+        assert_eq!(e.error_kind, kind, "{e:?}");
+        let origin = e.origin.as_ref().unwrap();
+        assert_eq!((origin.topic.as_str(), origin.partition, origin.offset), (topic.name(), 0, offset));
+        assert_eq!(e.source_service, "client-it");
+        if let Some(p) = payload {
+            assert_eq!(e.original_payload.as_ref(), Some(&p));
+        } else {
+            assert!(e.original_payload.as_ref().is_some_and(|p| p[0] == 0), "original frame kept");
+        }
+    }
+    // The origin headers are on the dead letters too.
+    let mut c = rdkafka::ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("raw"))
+        .set("auto.offset.reset", "earliest");
+    let raw_consumer: rdkafka::consumer::StreamConsumer = c.create().unwrap();
+    use rdkafka::consumer::Consumer;
+    use rdkafka::Message;
+    raw_consumer.subscribe(&[dlq.name()]).unwrap();
+    let m = tokio::time::timeout(WAIT, raw_consumer.recv()).await.unwrap().unwrap();
+    let h = m.headers().unwrap();
+    assert_eq!(headers::header_str(h, headers::ORIGIN_TOPIC), Some(topic.name()));
+    assert_eq!(headers::header_str(h, headers::ORIGIN_PARTITION), Some("0"));
+    assert_eq!(headers::header_str(h, headers::ORIGIN_OFFSET), Some("1"));
+    assert_eq!(headers::header_str(h, headers::ERROR_KIND), Some(error_kind::UNDECODABLE));
+    assert!(headers::header_str(h, headers::ERROR_MESSAGE).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_dead_letter_write_blocks_the_commit() {
+    let settings = json_settings();
+    let topic = Topic::<Events>::named(unique("dlq-fail"));
+    create_topic(topic.name(), 1).await;
+    let producer = TdaProducer::new(&settings).unwrap();
+    producer
+        .enqueue_raw(topic.name(), Some(b"k"), b"not json", OwnedHeaders::new())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // The dead-letter topic does not exist and cannot be auto-created with
+    // this name (illegal characters), so every dead-letter write fails.
+    let group = unique("gf");
+    let consumer = TdaConsumer::new(
+        &settings.clone().with_delivery_timeout(Duration::from_secs(2)),
+        topic.clone(),
+        ConsumerOptions::new(group.clone())
+            .with_dead_letter_topic("bad/dlq name")
+            .with_retry(RetryPolicy {
+                max_retries: 0,
+                initial_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_millis(100),
+            })
+            .with_commit_interval(Duration::from_millis(100)),
+    )
+    .unwrap();
+    let token = CancellationToken::new();
+    let run = tokio::spawn(consumer.run(|_r: Received<Events>| async { Ok(()) }, token.clone()));
+    // Wait until the consumer has tried (and failed) to dead-letter.
+    let probe = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group.clone())).unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    token.cancel();
+    let stats = run.await.unwrap().unwrap();
+    assert!(stats.dead_letter_failures >= 1, "{stats:?}");
+    assert_eq!(stats.dead_lettered, 0);
+    let committed = probe.committed(&[0], Duration::from_secs(10)).unwrap();
+    assert_eq!(committed, vec![(0, None)], "the poison record's offset was not committed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_mid_stream_commits_only_processed_offsets_and_restart_resumes() {
+    const N: usize = 300;
+    let settings = json_settings();
+    let topic = Topic::<Jobs>::named(unique("resume"));
+    create_topic(topic.name(), 2).await;
+    let producer = TdaProducer::new(&settings).unwrap();
+    let records: Vec<_> = (0..N)
+        .map(|i| (format!("job-{}", i % 5), progress("j", i)))
+        .collect();
+    for r in producer.send_batch(&topic, &records).await {
+        r.unwrap();
+    }
+    let group = unique("gr");
+    let processed = Arc::new(Mutex::new(Vec::<(i32, i64, usize)>::new()));
+
+    let run_once = |stop_after: Option<usize>| {
+        let processed = processed.clone();
+        let consumer = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group.clone()).with_concurrency(2)).unwrap();
+        let token = CancellationToken::new();
+        let t = token.clone();
+        let handle = tokio::spawn(consumer.run(
+            move |r: Received<Jobs>| {
+                let (processed, t) = (processed.clone(), t.clone());
+                async move {
+                    let JobLifecycle::Progress(p) = &r.value.lifecycle else { unreachable!() };
+                    // Simulate work so shutdown lands mid-stream.
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    let mut v = processed.lock().unwrap();
+                    v.push((r.partition, r.offset, p.stage.parse().unwrap()));
+                    if stop_after.is_some_and(|n| v.len() >= n) {
+                        t.cancel();
+                    }
+                    Ok(())
+                }
+            },
+            token.clone(),
+        ));
+        (handle, token)
+    };
+
+    let (first, _t1) = run_once(Some(100));
+    tokio::time::timeout(WAIT, first).await.unwrap().unwrap().unwrap();
+    let after_first = processed.lock().unwrap().clone();
+    assert!(after_first.len() >= 100 && after_first.len() < N, "stopped mid-stream: {}", after_first.len());
+
+    // Committed offset per partition = 1 + the last processed offset, and
+    // every offset below it was processed.
+    let probe = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group.clone())).unwrap();
+    let committed = probe.committed(&[0, 1], Duration::from_secs(10)).unwrap();
+    for (p, c) in committed {
+        let mut offs: Vec<i64> = after_first.iter().filter(|r| r.0 == p).map(|r| r.1).collect();
+        offs.sort();
+        match c {
+            Some(c) => {
+                assert_eq!(offs, (0..c).collect::<Vec<_>>(), "partition {p}: committed {c} covers exactly what was processed");
+            }
+            None => assert!(offs.is_empty(), "partition {p} processed but nothing committed"),
+        }
+    }
+    drop(probe);
+
+    let (second, t2) = run_once(None);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seqs: HashSet<usize> = processed.lock().unwrap().iter().map(|r| r.2).collect();
+        if seqs.len() == N {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "restart resumed only to {} of {N}", seqs.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    t2.cancel();
+    second.await.unwrap().unwrap();
+    let all = processed.lock().unwrap().clone();
+    assert_eq!(all.len(), N, "no record was processed twice across the restart");
+}

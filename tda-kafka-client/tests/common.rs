@@ -1,0 +1,62 @@
+//! Shared helpers of the integration tests: the cluster and registry come from
+//! `TDA_KAFKA_TEST_BOOTSTRAP` and `TDA_KAFKA_TEST_REGISTRY_URL` (set by
+//! `scripts/test.sh`); a test without them fails.
+#![allow(dead_code)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::ClientConfig;
+use tda_kafka_client::ClientSettings;
+
+pub fn bootstrap() -> String {
+    std::env::var("TDA_KAFKA_TEST_BOOTSTRAP").expect(
+        "TDA_KAFKA_TEST_BOOTSTRAP is not set: run the tests through scripts/test.sh \
+         (it starts a cluster) or export it, e.g. 127.0.0.1:39092,127.0.0.1:39093,127.0.0.1:39094",
+    )
+}
+
+pub fn registry_url() -> String {
+    std::env::var("TDA_KAFKA_TEST_REGISTRY_URL").expect(
+        "TDA_KAFKA_TEST_REGISTRY_URL is not set: run the tests through scripts/test.sh \
+         (it starts a registry) or export it, e.g. http://127.0.0.1:38081/apis/ccompat/v7",
+    )
+}
+
+pub fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("it-client-{name}-{nanos}")
+}
+
+pub fn json_settings() -> ClientSettings {
+    ClientSettings::new(bootstrap())
+        .with_service_name("client-it")
+        .with_property("session.timeout.ms", "10000")
+}
+
+pub fn avro_settings() -> ClientSettings {
+    json_settings().with_avro(registry_url()).unwrap()
+}
+
+/// Creates `name` with `partitions` partitions and replication factor 3.
+pub async fn create_topic(name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(3));
+    let res = admin
+        .create_topics(
+            [&topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .unwrap();
+    for r in res {
+        r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+    }
+}

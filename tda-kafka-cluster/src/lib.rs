@@ -3,7 +3,7 @@
 //! TDA topics, and stop it again.
 //!
 //! A [`ClusterProvider`] is one way of running the cluster:
-//! `local::LocalProvider` runs the brokers as JVM processes on this machine
+//! [`local::LocalProvider`] runs the brokers as JVM processes on this machine
 //! (no Docker needed). Every provider returns typed reports
 //! ([`StartReport`], [`StopReport`], [`ClusterStatus`]) and reports progress
 //! through a [`Progress`] implementation.
@@ -16,8 +16,10 @@
 
 pub mod dist;
 mod error;
+pub mod local;
 mod progress;
 mod provider;
+pub mod ready;
 
 pub use error::ClusterError;
 pub use progress::{NoProgress, Progress, ProgressEvent, Step};

@@ -33,18 +33,33 @@
 //! Java tools; it speaks the Kafka protocol only. Nothing is applied
 //! silently: batch operations return one outcome per item.
 
+mod backup;
 mod client;
 mod error;
+mod groups;
 mod health;
+mod messages;
 mod meta;
+mod metrics;
+mod offsets;
+mod plan;
 mod topics;
 mod wire;
 
+pub use backup::{Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION};
 pub use client::{lower, Admin, BrokerInfo, ClusterMetadata};
 pub use error::AdminError;
+pub use groups::{
+    decode_assignment, GroupDescription, GroupSummary, MemberInfo, PartitionLag, ResetReport,
+    ResetRow, ResetSpec, TopicPartitions,
+};
 pub use health::{HealthReport, PartitionProblem};
 pub use meta::{is_internal_topic, validate_topic_name, ConfigValue, PartitionInfo, TopicInfo};
-pub use topics::EnsureOutcome;
+pub use messages::{ConsumeOptions, ConsumedMessage, Delivered, ProduceRequest, StartAt};
+pub use metrics::{MetricsReport, PartitionMetrics, TopicMetrics};
+pub use offsets::Tp;
+pub use plan::{validate_specs, ActionOutcome, ApplyReport, ConfigChange, Plan, PlanAction};
+pub use topics::{parse_key_values, CreateTopic, EnsureOutcome, TopicDescription, TopicSummary};
 
 /// Result type of this crate.
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;

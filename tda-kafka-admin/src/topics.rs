@@ -1,4 +1,8 @@
-use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+use std::collections::BTreeMap;
+
+use rdkafka::admin::{
+    AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::types::RDKafkaErrorCode;
 use serde::Serialize;
 use tda_kafka_config::TopicSpec;
@@ -13,6 +17,16 @@ pub enum EnsureOutcome {
     Created,
     /// The topic existed and was left as it is.
     AlreadyExists,
+}
+
+impl EnsureOutcome {
+    /// `created` or `already_exists`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::AlreadyExists => "already_exists",
+        }
+    }
 }
 
 impl Admin {
@@ -58,5 +72,421 @@ impl Admin {
                 }),
             })
             .collect()
+    }
+}
+
+/// A topic in `topics list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TopicSummary {
+    /// Topic name.
+    pub name: String,
+    /// Partition count.
+    pub partitions: usize,
+    /// Replication factor.
+    pub replication_factor: i16,
+    /// Whether Kafka owns it.
+    pub internal: bool,
+}
+
+/// `topics describe`: partitions with leader, replicas, ISR, and all configs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TopicDescription {
+    /// Topic name.
+    pub name: String,
+    /// Whether Kafka owns it.
+    pub internal: bool,
+    /// Replication factor.
+    pub replication_factor: i16,
+    /// Partitions, sorted by id.
+    pub partitions: Vec<crate::PartitionInfo>,
+    /// Every config entry; `is_default == false` marks values set on the topic.
+    pub configs: Vec<crate::ConfigValue>,
+}
+
+/// A topic to create: name, optional partitions and replication factor
+/// (broker defaults when `None`), topic-level configs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct CreateTopic {
+    /// Topic name.
+    pub name: String,
+    /// Partitions; `None` = the broker's `num.partitions`.
+    pub partitions: Option<i32>,
+    /// Replication factor; `None` = the broker's `default.replication.factor`.
+    pub replication_factor: Option<i16>,
+    /// Topic-level configs.
+    pub configs: BTreeMap<String, String>,
+}
+
+/// Splits `k=v,k=v` pairs; a piece without `=` continues the previous value
+/// (so `cleanup.policy=compact,delete` stays one pair).
+pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for piece in text.split(',') {
+        let piece = piece.trim();
+        if piece.is_empty() {
+            continue;
+        }
+        match piece.split_once('=') {
+            Some((k, v)) => {
+                let k = k.trim();
+                if k.is_empty() {
+                    return Err(AdminError::input(
+                        format!("setting {piece:?}"),
+                        "the key before '=' is empty",
+                    ));
+                }
+                out.push((k.to_owned(), v.trim().to_owned()));
+            }
+            None => match out.last_mut() {
+                Some((_, v)) => {
+                    v.push(',');
+                    v.push_str(piece);
+                }
+                None => {
+                    return Err(AdminError::input(
+                        format!("setting {piece:?}"),
+                        "expected key=value",
+                    ))
+                }
+            },
+        }
+    }
+    Ok(out)
+}
+
+impl CreateTopic {
+    /// Parses the seed's option syntax: any number of arguments, each a
+    /// comma-separated list of `key=value`, where `partitions` and
+    /// `replication-factor` (or `replication_factor`) are the topic's shape and
+    /// every other key is a topic config. E.g. `"partitions=5,replication-factor=3"`,
+    /// `"cleanup.policy=compact"`.
+    pub fn parse(name: &str, options: &[String]) -> Result<Self> {
+        crate::validate_topic_name(name)?;
+        let mut t = CreateTopic {
+            name: name.to_owned(),
+            ..Default::default()
+        };
+        for opt in options {
+            for (k, v) in parse_key_values(opt)? {
+                match k.as_str() {
+                    "partitions" => {
+                        let n: i32 = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                            AdminError::input(
+                                format!("partitions={v}"),
+                                "expected a whole number >= 1",
+                            )
+                        })?;
+                        t.partitions = Some(n);
+                    }
+                    "replication-factor" | "replication_factor" | "replication.factor" => {
+                        let n: i16 = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                            AdminError::input(
+                                format!("replication-factor={v}"),
+                                "expected a whole number >= 1",
+                            )
+                        })?;
+                        t.replication_factor = Some(n);
+                    }
+                    _ => {
+                        t.configs.insert(k, v);
+                    }
+                }
+            }
+        }
+        Ok(t)
+    }
+}
+
+fn config_detail(configs: &BTreeMap<String, String>) -> Option<String> {
+    (!configs.is_empty()).then(|| {
+        format!(
+            "configs sent: {}",
+            configs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+impl Admin {
+    /// Topics, sorted by name; internal topics only when `include_internal`.
+    pub async fn list_topics(&self, include_internal: bool) -> Result<Vec<TopicSummary>> {
+        Ok(self
+            .topics_metadata()
+            .await?
+            .into_iter()
+            .filter(|t| include_internal || !t.internal)
+            .map(|t| TopicSummary {
+                replication_factor: t.replication_factor(),
+                partitions: t.partitions.len(),
+                internal: t.internal,
+                name: t.name,
+            })
+            .collect())
+    }
+
+    /// Partitions and configs of `topic`.
+    pub async fn describe_topic(&self, topic: &str) -> Result<TopicDescription> {
+        let info = self.topic_metadata(topic).await?;
+        let mut configs = self.topic_config_entries(&[topic.to_owned()]).await?;
+        Ok(TopicDescription {
+            replication_factor: info.replication_factor(),
+            name: info.name,
+            internal: info.internal,
+            partitions: info.partitions,
+            configs: configs.remove(topic).unwrap_or_default(),
+        })
+    }
+
+    /// Creates topics in one batch; one result per topic, in order.
+    pub async fn create_topics(&self, topics: &[CreateTopic]) -> Result<Vec<Result<String>>> {
+        for t in topics {
+            crate::validate_topic_name(&t.name)?;
+        }
+        let configs: Vec<Vec<(String, String)>> = topics
+            .iter()
+            .map(|t| t.configs.clone().into_iter().collect())
+            .collect();
+        let new_topics: Vec<NewTopic<'_>> = topics
+            .iter()
+            .zip(&configs)
+            .map(|(t, cfg)| {
+                let rf = t.replication_factor.map_or(-1, i32::from);
+                let mut nt = NewTopic::new(
+                    &t.name,
+                    t.partitions.unwrap_or(-1),
+                    TopicReplication::Fixed(rf),
+                );
+                for (k, v) in cfg {
+                    nt = nt.set(k, v);
+                }
+                nt
+            })
+            .collect();
+        let opts = AdminOptions::new().operation_timeout(Some(self.timeout));
+        let results = self
+            .inner
+            .create_topics(&new_topics, &opts)
+            .await
+            .map_err(AdminError::kafka("create topics"))?;
+        Ok(results
+            .into_iter()
+            .zip(topics)
+            .map(|(r, t)| {
+                r.map_err(|(topic, code)| AdminError::Topic {
+                    operation: "create",
+                    detail: match code {
+                        RDKafkaErrorCode::InvalidConfig | RDKafkaErrorCode::PolicyViolation => {
+                            config_detail(&t.configs)
+                        }
+                        RDKafkaErrorCode::InvalidReplicationFactor => t
+                            .replication_factor
+                            .map(|rf| format!("replication factor {rf}")),
+                        _ => None,
+                    },
+                    topic,
+                    code,
+                })
+            })
+            .collect())
+    }
+
+    /// Creates one topic.
+    pub async fn create_topic(&self, topic: &CreateTopic) -> Result<()> {
+        self.create_topics(std::slice::from_ref(topic))
+            .await?
+            .pop()
+            .expect("one result per topic")
+            .map(|_| ())
+    }
+
+    /// Deletes `topic`. Refuses internal topics, and every topic when
+    /// `delete_enabled` is false (the profile's `delete.topic.enable`).
+    pub async fn delete_topic(&self, topic: &str, delete_enabled: bool) -> Result<()> {
+        crate::validate_topic_name(topic)?;
+        if crate::is_internal_topic(topic) {
+            return Err(AdminError::Refused {
+                operation: "delete",
+                target: topic.to_owned(),
+                reason: "it is an internal Kafka topic".into(),
+            });
+        }
+        if !delete_enabled {
+            return Err(AdminError::Refused {
+                operation: "delete",
+                target: topic.to_owned(),
+                reason: "topic deletion is disabled in this profile (KAFKA_DELETE_TOPIC_ENABLE=false)"
+                    .into(),
+            });
+        }
+        self.topic_metadata(topic).await?;
+        let opts = AdminOptions::new().operation_timeout(Some(self.timeout));
+        let mut results = self
+            .inner
+            .delete_topics(&[topic], &opts)
+            .await
+            .map_err(AdminError::kafka("delete topics"))?;
+        match results.pop() {
+            Some(Err((topic, RDKafkaErrorCode::UnknownTopicOrPartition))) => {
+                Err(AdminError::TopicNotFound { topic })
+            }
+            Some(Err((topic, code))) => Err(AdminError::Topic {
+                operation: "delete",
+                topic,
+                code,
+                detail: None,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sets (`Some`) or removes (`None`, back to the default) topic configs,
+    /// keeping every other topic-level override. Returns the overrides after
+    /// the change.
+    pub async fn update_topic_configs(
+        &self,
+        topic: &str,
+        changes: &[(String, Option<String>)],
+    ) -> Result<BTreeMap<String, String>> {
+        self.topic_metadata(topic).await?;
+        let mut current = self
+            .topic_overrides(&[topic.to_owned()])
+            .await?
+            .remove(topic)
+            .unwrap_or_default();
+        for (k, v) in changes {
+            match v {
+                Some(v) => current.insert(k.clone(), v.clone()),
+                None => current.remove(k),
+            };
+        }
+        self.alter_topic_configs(topic, &current, changes).await?;
+        Ok(self
+            .topic_overrides(&[topic.to_owned()])
+            .await?
+            .remove(topic)
+            .unwrap_or_default())
+    }
+
+    /// Replaces the topic-level overrides of `topic` with `all`.
+    pub(crate) async fn alter_topic_configs(
+        &self,
+        topic: &str,
+        all: &BTreeMap<String, String>,
+        changed: &[(String, Option<String>)],
+    ) -> Result<()> {
+        let mut alter = AlterConfig::new(ResourceSpecifier::Topic(topic));
+        for (k, v) in all {
+            alter = alter.set(k, v);
+        }
+        let opts = AdminOptions::new().request_timeout(Some(self.timeout));
+        let mut res = self
+            .inner
+            .alter_configs(&[alter], &opts)
+            .await
+            .map_err(AdminError::kafka("alter topic configs"))?;
+        match res.pop() {
+            Some(Err((_, code))) => Err(AdminError::Topic {
+                operation: "update",
+                topic: topic.to_owned(),
+                code,
+                detail: Some(format!(
+                    "keys: {}",
+                    changed
+                        .iter()
+                        .map(|(k, v)| match v {
+                            Some(v) => format!("{k}={v}"),
+                            None => format!("{k} (reset)"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Grows `topic` to `total` partitions.
+    pub async fn add_partitions(&self, topic: &str, total: usize) -> Result<()> {
+        let info = self.topic_metadata(topic).await?;
+        if total <= info.partitions.len() {
+            return Err(AdminError::input(
+                format!("partition count {total} for {topic}"),
+                format!(
+                    "the topic has {} partitions; Kafka can only add partitions",
+                    info.partitions.len()
+                ),
+            ));
+        }
+        self.add_partitions_batch(&[(topic.to_owned(), total)])
+            .await?
+            .pop()
+            .expect("one result")
+    }
+
+    pub(crate) async fn add_partitions_batch(
+        &self,
+        items: &[(String, usize)],
+    ) -> Result<Vec<Result<()>>> {
+        let parts: Vec<NewPartitions<'_>> = items
+            .iter()
+            .map(|(t, n)| NewPartitions::new(t, *n))
+            .collect();
+        let opts = AdminOptions::new().operation_timeout(Some(self.timeout));
+        let res = self
+            .inner
+            .create_partitions(&parts, &opts)
+            .await
+            .map_err(AdminError::kafka("create partitions"))?;
+        Ok(res
+            .into_iter()
+            .map(|r| {
+                r.map(|_| ()).map_err(|(topic, code)| AdminError::Topic {
+                    operation: "add partitions",
+                    topic,
+                    code,
+                    detail: None,
+                })
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_create_syntax_parses() {
+        let t = CreateTopic::parse("my_topic", &["partitions=5,replication-factor=3".into()])
+            .unwrap();
+        assert_eq!(t.partitions, Some(5));
+        assert_eq!(t.replication_factor, Some(3));
+        assert!(t.configs.is_empty());
+        let c = CreateTopic::parse("compact_topic", &["cleanup.policy=compact".into()]).unwrap();
+        assert_eq!(c.configs["cleanup.policy"], "compact");
+        assert_eq!(c.partitions, None);
+    }
+
+    #[test]
+    fn comma_inside_a_value_stays_in_the_value() {
+        let kv = parse_key_values("cleanup.policy=compact,delete,retention.ms=5").unwrap();
+        assert_eq!(
+            kv,
+            vec![
+                ("cleanup.policy".into(), "compact,delete".into()),
+                ("retention.ms".into(), "5".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_options_are_rejected_with_the_setting() {
+        let e = CreateTopic::parse("t", &["partitions=zero".into()]).unwrap_err();
+        assert!(e.to_string().contains("partitions=zero"), "{e}");
+        assert!(CreateTopic::parse("t", &["=5".into()]).is_err());
+        assert!(CreateTopic::parse("bad name", &[]).is_err());
     }
 }

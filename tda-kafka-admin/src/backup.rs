@@ -1,0 +1,334 @@
+//! Backup and restore: one versioned YAML or JSON file with the topics
+//! (partitions, replication factor, non-default configs) and every group's
+//! committed offsets. Its `topics` list has the shape of a topics file, so the
+//! backup is valid input for `plan` / `apply`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tda_kafka_config::{CleanupPolicy, TopicSpec};
+
+use crate::{Admin, AdminError, EnsureOutcome, Result};
+
+/// The backup format version this crate writes and reads.
+pub const BACKUP_VERSION: u32 = 1;
+
+/// One committed offset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetEntry {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Committed offset.
+    pub offset: i64,
+}
+
+/// The committed offsets of one group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBackup {
+    /// Group id.
+    pub group: String,
+    /// Offsets, sorted.
+    pub offsets: Vec<OffsetEntry>,
+}
+
+/// A backup file (also accepted: a topics file with only `version` and `topics`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    /// Format version; must be [`BACKUP_VERSION`].
+    pub version: u32,
+    /// When it was taken, ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at_ms: Option<i64>,
+    /// The cluster it was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<String>,
+    /// Topics.
+    #[serde(default)]
+    pub topics: Vec<TopicSpec>,
+    /// Groups and their offsets.
+    #[serde(default)]
+    pub groups: Vec<GroupBackup>,
+}
+
+/// What [`Admin::restore`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    /// Per topic: `created`, `already_exists`, or the error.
+    pub topics: Vec<(String, String)>,
+    /// Per group: `ok` or the error.
+    pub groups: Vec<(String, String)>,
+}
+
+impl RestoreReport {
+    /// Whether every step succeeded.
+    pub fn success(&self) -> bool {
+        self.topics
+            .iter()
+            .all(|(_, s)| s == "created" || s == "already_exists")
+            && self.groups.iter().all(|(_, s)| s == "ok")
+    }
+}
+
+fn file_err(path: &Path, field: impl Into<String>, reason: impl Into<String>) -> AdminError {
+    AdminError::File {
+        path: path.to_path_buf(),
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Backup {
+    /// Parses a backup or topics file (YAML, or JSON when the name ends in
+    /// `.json`); errors name the file, the field and the reason.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| AdminError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let parsed: Self = if is_json {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                let field = e.path().to_string();
+                file_err(path, field, e.into_inner().to_string())
+            })?
+        } else {
+            let de = serde_norway::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let field = e.path().to_string();
+                file_err(path, field, e.into_inner().to_string())
+            })?
+        };
+        if parsed.version != BACKUP_VERSION {
+            return Err(file_err(
+                path,
+                "version",
+                format!(
+                    "unsupported version {}: expected {BACKUP_VERSION}",
+                    parsed.version
+                ),
+            ));
+        }
+        for (i, t) in parsed.topics.iter().enumerate() {
+            if let Err(e) = crate::validate_topic_name(&t.name) {
+                return Err(file_err(path, format!("topics[{i}].name"), e.to_string()));
+            }
+            if t.partitions < 1 {
+                return Err(file_err(
+                    path,
+                    format!("topics[{i}].partitions"),
+                    "must be >= 1",
+                ));
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The file text: JSON when `path` ends in `.json`, YAML otherwise.
+    pub fn to_text(&self, path: &Path) -> String {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            serde_json::to_string_pretty(self).expect("a backup always serializes")
+        } else {
+            serde_norway::to_string(self).expect("a backup always serializes")
+        }
+    }
+
+    /// Writes the file (see [`Backup::to_text`]).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.to_text(path)).map_err(|source| AdminError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// Builds the spec of an existing topic from its shape and configs.
+pub(crate) fn spec_from_cluster(
+    info: &crate::TopicInfo,
+    entries: &[crate::ConfigValue],
+) -> TopicSpec {
+    let mut spec = TopicSpec::new(info.name.clone(), info.partitions.len() as i32);
+    spec.replication_factor = Some(info.replication_factor());
+    if let Some(p) = entries
+        .iter()
+        .find(|e| e.name == "cleanup.policy")
+        .and_then(|e| e.value.as_deref())
+        .and_then(|v| v.parse::<CleanupPolicy>().ok())
+    {
+        spec.cleanup_policy = p;
+    }
+    for e in entries.iter().filter(|e| !e.is_default) {
+        let Some(v) = e.value.clone() else { continue };
+        match e.name.as_str() {
+            "cleanup.policy" => {}
+            "retention.ms" => spec.retention_ms = v.parse().ok(),
+            "min.insync.replicas" => spec.min_insync_replicas = v.parse().ok(),
+            _ => {
+                spec.configs.insert(e.name.clone(), v);
+            }
+        }
+    }
+    spec
+}
+
+impl Admin {
+    /// Every non-internal topic and every group's committed offsets.
+    pub async fn backup(&self) -> Result<Backup> {
+        let topics: Vec<crate::TopicInfo> = self
+            .topics_metadata()
+            .await?
+            .into_iter()
+            .filter(|t| !t.internal)
+            .collect();
+        let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+        let configs = self.topic_config_entries(&names).await?;
+        let specs = topics
+            .iter()
+            .map(|t| spec_from_cluster(t, configs.get(&t.name).map_or(&[][..], |v| v)))
+            .collect();
+        let mut groups = Vec::new();
+        for g in self.list_groups().await? {
+            if g.protocol_type != "consumer" && !g.protocol_type.is_empty() {
+                continue;
+            }
+            let offsets = self.committed_offsets(&g.group, &[]).await?;
+            if offsets.is_empty() {
+                continue;
+            }
+            groups.push(GroupBackup {
+                group: g.group,
+                offsets: offsets
+                    .into_iter()
+                    .map(|((topic, partition), offset)| OffsetEntry {
+                        topic,
+                        partition,
+                        offset,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(Backup {
+            version: BACKUP_VERSION,
+            created_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_millis() as i64),
+            bootstrap: Some(self.bootstrap.clone()),
+            topics: specs,
+            groups,
+        })
+    }
+
+    /// Recreates missing topics (existing ones are left alone) and sets every
+    /// group's offsets. Reports each step; never stops at the first failure.
+    pub async fn restore(&self, backup: &Backup) -> Result<RestoreReport> {
+        let mut report = RestoreReport {
+            topics: Vec::new(),
+            groups: Vec::new(),
+        };
+        if !backup.topics.is_empty() {
+            let creates: Vec<crate::CreateTopic> = backup
+                .topics
+                .iter()
+                .map(|s| crate::CreateTopic {
+                    name: s.name.clone(),
+                    partitions: Some(s.partitions),
+                    replication_factor: s.replication_factor,
+                    configs: s.topic_configs(),
+                })
+                .collect();
+            for (spec, r) in backup.topics.iter().zip(self.create_topics(&creates).await?) {
+                let status = match r {
+                    Ok(_) => EnsureOutcome::Created.as_str().to_owned(),
+                    Err(AdminError::Topic {
+                        code: rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                        ..
+                    }) => EnsureOutcome::AlreadyExists.as_str().to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                report.topics.push((spec.name.clone(), status));
+            }
+            let names: Vec<String> = backup.topics.iter().map(|t| t.name.clone()).collect();
+            self.wait_for_topics(&names).await?;
+        }
+        for g in &backup.groups {
+            let offsets: BTreeMap<crate::Tp, i64> = g
+                .offsets
+                .iter()
+                .map(|o| ((o.topic.clone(), o.partition), o.offset))
+                .collect();
+            let status = match self.set_offsets(&g.group, &offsets).await {
+                Ok(()) => "ok".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            report.groups.push((g.group.clone(), status));
+        }
+        Ok(report)
+    }
+
+    /// Polls metadata until every topic in `names` has leaders for all
+    /// partitions, or the timeout passes.
+    pub async fn wait_for_topics(&self, names: &[String]) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut wait = std::time::Duration::from_millis(50);
+        loop {
+            let topics = self.topics_metadata().await?;
+            let ready = names.iter().all(|n| {
+                topics
+                    .iter()
+                    .find(|t| &t.name == n)
+                    .is_some_and(|t| !t.partitions.is_empty() && t.partitions.iter().all(|p| !p.offline()))
+            });
+            if ready || tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(800));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_backup_names_file_and_field() {
+        let p = Path::new("/tmp/b.yaml");
+        let e = Backup::parse("version: 1\ntopics:\n  - name: x\n    partitions: many\n    cleanup_policy: delete\n", p)
+            .unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("/tmp/b.yaml") && s.contains("topics[0].partitions"), "{s}");
+        let e = Backup::parse("version: 7\n", p).unwrap_err();
+        assert!(e.to_string().contains("version"), "{e}");
+        let e = Backup::parse("version: 1\ntopics:\n  - name: 'a b'\n    partitions: 1\n    cleanup_policy: delete\n", p).unwrap_err();
+        assert!(e.to_string().contains("topics[0].name"), "{e}");
+    }
+
+    #[test]
+    fn a_topics_file_is_a_valid_backup_and_round_trips() {
+        let p = Path::new("t.yaml");
+        let b = Backup::parse("version: 1\ntopics:\n  - name: tda_jobs\n    partitions: 3\n    cleanup_policy: delete\n    retention_ms: 604800000\n", p).unwrap();
+        assert_eq!(b.topics[0].retention_ms, Some(604_800_000));
+        let again = Backup::parse(&b.to_text(p), p).unwrap();
+        assert_eq!(again, b);
+        let j = Path::new("t.json");
+        assert_eq!(Backup::parse(&b.to_text(j), j).unwrap(), b);
+    }
+}

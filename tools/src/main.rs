@@ -20,6 +20,19 @@ enum Command {
     /// Show or validate the effective configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
+    /// Topics: list, describe, create, delete, update, plan/apply/check, metrics, produce, consume.
+    Topics(cmd::topics::TopicsArgs),
+    /// Consumer groups: list, describe with lag, reset offsets, delete.
+    Groups(cmd::groups::GroupsArgs),
+    /// Write topics (configs, partitions, RF) and group offsets to a YAML/JSON file.
+    Backup(cmd::backup::BackupArgs),
+    /// Recreate missing topics and set group offsets from a backup file.
+    Restore(cmd::backup::RestoreArgs),
+    /// Print a shell completion script: `tda-kafka completions bash > /etc/bash_completion.d/tda-kafka`.
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,6 +44,15 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Config(c) => cmd::config::run(c).await,
+            Command::Topics(c) => cmd::topics::run_args(c).await,
+            Command::Groups(c) => cmd::groups::run(c).await,
+            Command::Backup(c) => cmd::backup::run_backup(c).await,
+            Command::Restore(c) => cmd::backup::run_restore(c).await,
+            Command::Completions { shell } => {
+                let mut cli = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cli, "tda-kafka", &mut std::io::stdout());
+                Ok(())
+            }
         }
     });
     exit::report(result)

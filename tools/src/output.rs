@@ -11,6 +11,8 @@ pub enum Format {
     Table,
     /// One JSON document.
     Json,
+    /// One YAML document.
+    Yaml,
 }
 
 /// The `-o/--output` flag, flattened into read commands.
@@ -26,6 +28,7 @@ impl OutputArgs {
     pub fn print<T: Serialize>(&self, value: &T, table: impl FnOnce(&T)) -> anyhow::Result<()> {
         match self.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
+            Format::Yaml => print!("{}", serde_norway::to_string(value)?),
             Format::Table => table(value),
         }
         Ok(())

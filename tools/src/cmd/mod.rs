@@ -1,3 +1,6 @@
 //! One module per command group; each exposes its clap arguments and `run`.
 
+pub mod backup;
 pub mod config;
+pub mod groups;
+pub mod topics;

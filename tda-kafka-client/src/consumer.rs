@@ -182,11 +182,21 @@ struct Generations(Mutex<HashMap<i32, u64>>);
 
 impl Generations {
     fn get(&self, partition: i32) -> u64 {
-        *self.0.lock().expect("generations poisoned").get(&partition).unwrap_or(&0)
+        *self
+            .0
+            .lock()
+            .expect("generations poisoned")
+            .get(&partition)
+            .unwrap_or(&0)
     }
 
     fn bump(&self, partition: i32) {
-        *self.0.lock().expect("generations poisoned").entry(partition).or_default() += 1;
+        *self
+            .0
+            .lock()
+            .expect("generations poisoned")
+            .entry(partition)
+            .or_default() += 1;
     }
 }
 
@@ -265,7 +275,11 @@ struct Shared<T: TdaTopic, H> {
 
 impl<T: TdaTopic> TdaConsumer<T> {
     /// Creates a consumer of `topic` and subscribes it.
-    pub fn new(settings: &ClientSettings, topic: Topic<T>, options: ConsumerOptions) -> Result<Self> {
+    pub fn new(
+        settings: &ClientSettings,
+        topic: Topic<T>,
+        options: ConsumerOptions,
+    ) -> Result<Self> {
         let generations = Arc::new(Generations::default());
         let consumer: Consumer_ = settings
             .consumer_config(&options.group_id)
@@ -295,7 +309,11 @@ impl<T: TdaTopic> TdaConsumer<T> {
 
     /// The committed offsets of this consumer's group for `partitions`
     /// (`None` where nothing was committed).
-    pub fn committed(&self, partitions: &[i32], timeout: Duration) -> Result<Vec<(i32, Option<i64>)>> {
+    pub fn committed(
+        &self,
+        partitions: &[i32],
+        timeout: Duration,
+    ) -> Result<Vec<(i32, Option<i64>)>> {
         let mut tpl = TopicPartitionList::new();
         for p in partitions {
             tpl.add_partition(self.topic.name(), *p);
@@ -380,10 +398,13 @@ impl<T: TdaTopic> TdaConsumer<T> {
             }
         }
         // Shutdown: stop feeding the workers, let them finish what they hold.
-        let handles: Vec<_> = workers.into_values().map(|(tx, h)| {
-            drop(tx);
-            h
-        }).collect();
+        let handles: Vec<_> = workers
+            .into_values()
+            .map(|(tx, h)| {
+                drop(tx);
+                h
+            })
+            .collect();
         for h in handles {
             if let Err(e) = h.await {
                 tracing::error!(error = %e, "partition worker panicked");
@@ -555,7 +576,10 @@ async fn dead_letter<T: TdaTopic, H>(
     }
     options.extra_headers = vec![
         (headers::ORIGIN_TOPIC.into(), msg.topic().to_owned()),
-        (headers::ORIGIN_PARTITION.into(), msg.partition().to_string()),
+        (
+            headers::ORIGIN_PARTITION.into(),
+            msg.partition().to_string(),
+        ),
         (headers::ORIGIN_OFFSET.into(), msg.offset().to_string()),
         (headers::ERROR_KIND.into(), kind.to_owned()),
         (headers::ERROR_MESSAGE.into(), message.to_owned()),
@@ -568,15 +592,24 @@ async fn dead_letter<T: TdaTopic, H>(
             .await
         {
             Ok(_) => {
-                shared.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .dead_lettered
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
-                    topic = msg.topic(), partition = msg.partition(), offset = msg.offset(),
-                    kind, "record dead-lettered"
+                    topic = msg.topic(),
+                    partition = msg.partition(),
+                    offset = msg.offset(),
+                    kind,
+                    "record dead-lettered"
                 );
                 return Outcome::Done;
             }
             Err(e) => {
-                shared.counters.dead_letter_failures.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .dead_letter_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::error!(error = %e, "dead-letter write failed; offset not committed");
                 if !backoff(&shared.shutdown, shared.retry.backoff(attempt)).await {
                     return Outcome::Abandoned;

@@ -88,13 +88,14 @@ impl std::fmt::Debug for TdaProducer {
 impl TdaProducer {
     /// Creates a producer (acks=all, idempotent, lz4, bounded in-flight).
     pub fn new(settings: &ClientSettings) -> Result<Self> {
-        let inner: FutureProducer = settings
-            .producer_config()
-            .create()
-            .map_err(|source| ClientError::Kafka {
-                operation: "create producer",
-                source,
-            })?;
+        let inner: FutureProducer =
+            settings
+                .producer_config()
+                .create()
+                .map_err(|source| ClientError::Kafka {
+                    operation: "create producer",
+                    source,
+                })?;
         Ok(Self {
             inner,
             codec: settings.codec().clone(),

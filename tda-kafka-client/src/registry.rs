@@ -192,12 +192,13 @@ impl RegistryClient {
             .get_schema_and_id(&subject, strategy)
             .await
             .map_err(|e| registry_error(&subject, e))?;
-        let writer = GenericDatumWriter::builder(schema)
-            .build()
-            .map_err(|e| ClientError::Encode {
-                topic: topic.into(),
-                detail: format!("avro writer: {e}"),
-            })?;
+        let writer =
+            GenericDatumWriter::builder(schema)
+                .build()
+                .map_err(|e| ClientError::Encode {
+                    topic: topic.into(),
+                    detail: format!("avro writer: {e}"),
+                })?;
         let entry = Arc::new(WriterEntry {
             id: registered.id,
             writer,
@@ -228,7 +229,12 @@ impl RegistryClient {
     }
 
     async fn writer_schema(&self, id: u32) -> Result<&'static Schema> {
-        if let Some(s) = self.writer_schemas.read().expect("schema cache poisoned").get(&id) {
+        if let Some(s) = self
+            .writer_schemas
+            .read()
+            .expect("schema cache poisoned")
+            .get(&id)
+        {
             return Ok(s);
         }
         let fetched = self.decoder.get_schema(id).await.map_err(|e| {
@@ -268,7 +274,10 @@ impl RegistryClient {
                     .build()
                     .map_err(|e| ClientError::Decode {
                         kind: DecodeErrorKind::Undecodable,
-                        detail: format!("schema {id} cannot be read as {}: {e}", std::any::type_name::<M>()),
+                        detail: format!(
+                            "schema {id} cannot be read as {}: {e}",
+                            std::any::type_name::<M>()
+                        ),
                     })?;
                 let e = Arc::new(ReaderEntry { reader });
                 self.readers

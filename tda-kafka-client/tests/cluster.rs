@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use rdkafka::message::OwnedHeaders;
 use tda_kafka_client::headers::{self, CONTENT_TYPE_AVRO, CONTENT_TYPE_JSON};
-use tda_kafka_client::model::{samples, error_kind, JobEvent, JobLifecycle, JobProgress};
+use tda_kafka_client::model::{error_kind, samples, JobEvent, JobLifecycle, JobProgress};
 use tda_kafka_client::{
     ClientSettings, ConsumerOptions, Errors, Events, HandlerError, Jobs, Received, Results,
     RetryPolicy, SendOptions, TdaConsumer, TdaMessage, TdaProducer, TdaTopic, Topic, Uploads,
@@ -35,7 +35,8 @@ async fn consume_n<T: TdaTopic>(
         move |r: Received<T>| {
             let tx = tx.clone();
             async move {
-                tx.send(r).map_err(|e| HandlerError::Permanent(e.to_string()))
+                tx.send(r)
+                    .map_err(|e| HandlerError::Permanent(e.to_string()))
             }
         },
         token.clone(),
@@ -44,7 +45,11 @@ async fn consume_n<T: TdaTopic>(
     while got.len() < n {
         match tokio::time::timeout(WAIT, rx.recv()).await {
             Ok(Some(r)) => got.push(r),
-            _ => panic!("only {} of {n} records arrived on {}", got.len(), topic.name()),
+            _ => panic!(
+                "only {} of {n} records arrived on {}",
+                got.len(),
+                topic.name()
+            ),
         }
     }
     token.cancel();
@@ -66,13 +71,25 @@ where
             .await
             .unwrap();
     }
-    let got = consume_n(settings, &topic, ConsumerOptions::new(unique("g")), values.len()).await;
+    let got = consume_n(
+        settings,
+        &topic,
+        ConsumerOptions::new(unique("g")),
+        values.len(),
+    )
+    .await;
     for ((k, v), r) in values.iter().zip(&got) {
         assert_eq!(r.key.as_ref(), Some(k));
         assert_eq!(&r.value, v);
         assert_eq!(r.headers.content_type, settings.codec().content_type());
-        assert_eq!(r.headers.schema_version, <T::Value as TdaMessage>::SCHEMA_VERSION);
-        assert_eq!(r.headers.correlation_id.as_deref(), Some(format!("trace-{k}").as_str()));
+        assert_eq!(
+            r.headers.schema_version,
+            <T::Value as TdaMessage>::SCHEMA_VERSION
+        );
+        assert_eq!(
+            r.headers.correlation_id.as_deref(),
+            Some(format!("trace-{k}").as_str())
+        );
         assert!(!r.headers.message_id.is_empty());
         assert!(r.headers.produced_at_ms > 0);
     }
@@ -84,10 +101,30 @@ async fn round_trip_all(settings: ClientSettings) {
         .map(|e| ("job-1".to_string(), e))
         .collect();
     round_trip::<Jobs>(&settings, "jobs", jobs).await;
-    round_trip::<Results>(&settings, "results", vec![("job-1".into(), samples::job_result("job-1"))]).await;
-    round_trip::<Events>(&settings, "events", vec![("worker-1".into(), samples::system_event("e1"))]).await;
-    round_trip::<Uploads>(&settings, "uploads", vec![("up-1".into(), samples::upload("up-1"))]).await;
-    round_trip::<Errors>(&settings, "errors", vec![("worker".into(), samples::error_record())]).await;
+    round_trip::<Results>(
+        &settings,
+        "results",
+        vec![("job-1".into(), samples::job_result("job-1"))],
+    )
+    .await;
+    round_trip::<Events>(
+        &settings,
+        "events",
+        vec![("worker-1".into(), samples::system_event("e1"))],
+    )
+    .await;
+    round_trip::<Uploads>(
+        &settings,
+        "uploads",
+        vec![("up-1".into(), samples::upload("up-1"))],
+    )
+    .await;
+    round_trip::<Errors>(
+        &settings,
+        "errors",
+        vec![("worker".into(), samples::error_record())],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,10 +173,16 @@ async fn ten_thousand_messages_arrive_once_in_order_per_partition() {
     for p in pending {
         let d = p.await.unwrap();
         let prev = last_offset.insert(d.partition, d.offset);
-        assert!(prev.is_none_or(|o| o < d.offset), "offsets go up per partition");
+        assert!(
+            prev.is_none_or(|o| o < d.offset),
+            "offsets go up per partition"
+        );
     }
     let stats = producer.stats();
-    assert_eq!((stats.sent, stats.failed, stats.in_flight), (N as u64, 0, 0));
+    assert_eq!(
+        (stats.sent, stats.failed, stats.in_flight),
+        (N as u64, 0, 0)
+    );
 
     let got = consume_n(
         &settings,
@@ -156,7 +199,10 @@ async fn ten_thousand_messages_arrive_once_in_order_per_partition() {
         };
         let seq: usize = p.stage.parse().unwrap();
         assert!(seen.insert(seq), "message {seq} consumed twice");
-        per_partition.entry(r.partition).or_default().push((r.offset, seq));
+        per_partition
+            .entry(r.partition)
+            .or_default()
+            .push((r.offset, seq));
     }
     assert_eq!(seen.len(), N);
     assert_eq!(per_partition.len(), 3, "all partitions used");
@@ -178,9 +224,16 @@ async fn poison_messages_land_in_the_dead_letter_topic_and_the_consumer_moves_on
     let producer = TdaProducer::new(&settings).unwrap();
     let good = |id: &str| samples::upload(id);
     // offset 0: good
-    producer.send(&topic, &"ok-0".to_string(), &good("ok-0")).await.unwrap();
+    producer
+        .send(&topic, &"ok-0".to_string(), &good("ok-0"))
+        .await
+        .unwrap();
     // A valid frame to cut short: magic + schema id + truncated datum.
-    let valid = settings.codec().encode(topic.name(), &good("x")).await.unwrap();
+    let valid = settings
+        .codec()
+        .encode(topic.name(), &good("x"))
+        .await
+        .unwrap();
     let raw = |payload: Vec<u8>, key: &'static str| {
         let producer = producer.clone();
         let topic = topic.name().to_owned();
@@ -200,9 +253,18 @@ async fn poison_messages_land_in_the_dead_letter_topic_and_the_consumer_moves_on
     unknown.extend_from_slice(&0x7fff_fff0u32.to_be_bytes());
     unknown.extend_from_slice(&valid[5..]);
     let d3 = raw(unknown.clone(), "unknown-id").await; // offset 3
-    let d4 = producer.send(&topic, &"reject".to_string(), &good("reject")).await.unwrap(); // 4
-    let d5 = producer.send(&topic, &"flaky".to_string(), &good("flaky")).await.unwrap(); // 5
-    producer.send(&topic, &"ok-6".to_string(), &good("ok-6")).await.unwrap(); // 6
+    let d4 = producer
+        .send(&topic, &"reject".to_string(), &good("reject"))
+        .await
+        .unwrap(); // 4
+    let d5 = producer
+        .send(&topic, &"flaky".to_string(), &good("flaky"))
+        .await
+        .unwrap(); // 5
+    producer
+        .send(&topic, &"ok-6".to_string(), &good("ok-6"))
+        .await
+        .unwrap(); // 6
 
     let handled = Arc::new(Mutex::new(Vec::new()));
     let attempts = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
@@ -241,15 +303,37 @@ async fn poison_messages_land_in_the_dead_letter_topic_and_the_consumer_moves_on
         },
         token.clone(),
     ));
-    let stats = tokio::time::timeout(WAIT, run).await.expect("consumer stalled").unwrap().unwrap();
-    assert_eq!(*handled.lock().unwrap(), vec![0, 6], "the consumer moved past every poison record");
-    assert_eq!(attempts.lock().unwrap()["flaky"], 3, "1 attempt + 2 retries");
+    let stats = tokio::time::timeout(WAIT, run)
+        .await
+        .expect("consumer stalled")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        *handled.lock().unwrap(),
+        vec![0, 6],
+        "the consumer moved past every poison record"
+    );
+    assert_eq!(
+        attempts.lock().unwrap()["flaky"],
+        3,
+        "1 attempt + 2 retries"
+    );
     assert_eq!(stats.dead_lettered, 5);
 
-    let dead = consume_n(&avro_settings(), &dlq, ConsumerOptions::new(unique("gd")), 5).await;
+    let dead = consume_n(
+        &avro_settings(),
+        &dlq,
+        ConsumerOptions::new(unique("gd")),
+        5,
+    )
+    .await;
     let expect = [
         (d1.offset, error_kind::UNDECODABLE, Some(truncated)),
-        (d2.offset, error_kind::WRONG_MAGIC_BYTE, Some(br#"{"upload_id":"json"}"#.to_vec())),
+        (
+            d2.offset,
+            error_kind::WRONG_MAGIC_BYTE,
+            Some(br#"{"upload_id":"json"}"#.to_vec()),
+        ),
         (d3.offset, error_kind::UNKNOWN_SCHEMA_ID, Some(unknown)),
         (d4.offset, error_kind::HANDLER_PERMANENT, None),
         (d5.offset, error_kind::RETRIES_EXHAUSTED, None),
@@ -258,12 +342,18 @@ async fn poison_messages_land_in_the_dead_letter_topic_and_the_consumer_moves_on
         let e = &r.value;
         assert_eq!(e.error_kind, kind, "{e:?}");
         let origin = e.origin.as_ref().unwrap();
-        assert_eq!((origin.topic.as_str(), origin.partition, origin.offset), (topic.name(), 0, offset));
+        assert_eq!(
+            (origin.topic.as_str(), origin.partition, origin.offset),
+            (topic.name(), 0, offset)
+        );
         assert_eq!(e.source_service, "client-it");
         if let Some(p) = payload {
             assert_eq!(e.original_payload.as_ref(), Some(&p));
         } else {
-            assert!(e.original_payload.as_ref().is_some_and(|p| p[0] == 0), "original frame kept");
+            assert!(
+                e.original_payload.as_ref().is_some_and(|p| p[0] == 0),
+                "original frame kept"
+            );
         }
     }
     // The origin headers are on the dead letters too.
@@ -275,12 +365,21 @@ async fn poison_messages_land_in_the_dead_letter_topic_and_the_consumer_moves_on
     use rdkafka::consumer::Consumer;
     use rdkafka::Message;
     raw_consumer.subscribe(&[dlq.name()]).unwrap();
-    let m = tokio::time::timeout(WAIT, raw_consumer.recv()).await.unwrap().unwrap();
+    let m = tokio::time::timeout(WAIT, raw_consumer.recv())
+        .await
+        .unwrap()
+        .unwrap();
     let h = m.headers().unwrap();
-    assert_eq!(headers::header_str(h, headers::ORIGIN_TOPIC), Some(topic.name()));
+    assert_eq!(
+        headers::header_str(h, headers::ORIGIN_TOPIC),
+        Some(topic.name())
+    );
     assert_eq!(headers::header_str(h, headers::ORIGIN_PARTITION), Some("0"));
     assert_eq!(headers::header_str(h, headers::ORIGIN_OFFSET), Some("1"));
-    assert_eq!(headers::header_str(h, headers::ERROR_KIND), Some(error_kind::UNDECODABLE));
+    assert_eq!(
+        headers::header_str(h, headers::ERROR_KIND),
+        Some(error_kind::UNDECODABLE)
+    );
     assert!(headers::header_str(h, headers::ERROR_MESSAGE).is_some());
 }
 
@@ -300,7 +399,9 @@ async fn a_failed_dead_letter_write_blocks_the_commit() {
     // this name (illegal characters), so every dead-letter write fails.
     let group = unique("gf");
     let consumer = TdaConsumer::new(
-        &settings.clone().with_delivery_timeout(Duration::from_secs(2)),
+        &settings
+            .clone()
+            .with_delivery_timeout(Duration::from_secs(2)),
         topic.clone(),
         ConsumerOptions::new(group.clone())
             .with_dead_letter_topic("bad/dlq name")
@@ -315,14 +416,23 @@ async fn a_failed_dead_letter_write_blocks_the_commit() {
     let token = CancellationToken::new();
     let run = tokio::spawn(consumer.run(|_r: Received<Events>| async { Ok(()) }, token.clone()));
     // Wait until the consumer has tried (and failed) to dead-letter.
-    let probe = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group.clone())).unwrap();
+    let probe = TdaConsumer::new(
+        &settings,
+        topic.clone(),
+        ConsumerOptions::new(group.clone()),
+    )
+    .unwrap();
     tokio::time::sleep(Duration::from_secs(6)).await;
     token.cancel();
     let stats = run.await.unwrap().unwrap();
     assert!(stats.dead_letter_failures >= 1, "{stats:?}");
     assert_eq!(stats.dead_lettered, 0);
     let committed = probe.committed(&[0], Duration::from_secs(10)).unwrap();
-    assert_eq!(committed, vec![(0, None)], "the poison record's offset was not committed");
+    assert_eq!(
+        committed,
+        vec![(0, None)],
+        "the poison record's offset was not committed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,14 +453,21 @@ async fn shutdown_mid_stream_commits_only_processed_offsets_and_restart_resumes(
 
     let run_once = |stop_after: Option<usize>| {
         let processed = processed.clone();
-        let consumer = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group.clone()).with_concurrency(2)).unwrap();
+        let consumer = TdaConsumer::new(
+            &settings,
+            topic.clone(),
+            ConsumerOptions::new(group.clone()).with_concurrency(2),
+        )
+        .unwrap();
         let token = CancellationToken::new();
         let t = token.clone();
         let handle = tokio::spawn(consumer.run(
             move |r: Received<Jobs>| {
                 let (processed, t) = (processed.clone(), t.clone());
                 async move {
-                    let JobLifecycle::Progress(p) = &r.value.lifecycle else { unreachable!() };
+                    let JobLifecycle::Progress(p) = &r.value.lifecycle else {
+                        unreachable!()
+                    };
                     // Simulate work so shutdown lands mid-stream.
                     tokio::time::sleep(Duration::from_millis(2)).await;
                     let mut v = processed.lock().unwrap();
@@ -367,22 +484,46 @@ async fn shutdown_mid_stream_commits_only_processed_offsets_and_restart_resumes(
     };
 
     let (first, _t1) = run_once(Some(100));
-    tokio::time::timeout(WAIT, first).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(WAIT, first)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let after_first = processed.lock().unwrap().clone();
-    assert!(after_first.len() >= 100 && after_first.len() < N, "stopped mid-stream: {}", after_first.len());
+    assert!(
+        after_first.len() >= 100 && after_first.len() < N,
+        "stopped mid-stream: {}",
+        after_first.len()
+    );
 
     // Committed offset per partition = 1 + the last processed offset, and
     // every offset below it was processed.
-    let probe = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group.clone())).unwrap();
+    let probe = TdaConsumer::new(
+        &settings,
+        topic.clone(),
+        ConsumerOptions::new(group.clone()),
+    )
+    .unwrap();
     let committed = probe.committed(&[0, 1], Duration::from_secs(10)).unwrap();
     for (p, c) in committed {
-        let mut offs: Vec<i64> = after_first.iter().filter(|r| r.0 == p).map(|r| r.1).collect();
+        let mut offs: Vec<i64> = after_first
+            .iter()
+            .filter(|r| r.0 == p)
+            .map(|r| r.1)
+            .collect();
         offs.sort();
         match c {
             Some(c) => {
-                assert_eq!(offs, (0..c).collect::<Vec<_>>(), "partition {p}: committed {c} covers exactly what was processed");
+                assert_eq!(
+                    offs,
+                    (0..c).collect::<Vec<_>>(),
+                    "partition {p}: committed {c} covers exactly what was processed"
+                );
             }
-            None => assert!(offs.is_empty(), "partition {p} processed but nothing committed"),
+            None => assert!(
+                offs.is_empty(),
+                "partition {p} processed but nothing committed"
+            ),
         }
     }
     drop(probe);
@@ -394,11 +535,19 @@ async fn shutdown_mid_stream_commits_only_processed_offsets_and_restart_resumes(
         if seqs.len() == N {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "restart resumed only to {} of {N}", seqs.len());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "restart resumed only to {} of {N}",
+            seqs.len()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     t2.cancel();
     second.await.unwrap().unwrap();
     let all = processed.lock().unwrap().clone();
-    assert_eq!(all.len(), N, "no record was processed twice across the restart");
+    assert_eq!(
+        all.len(),
+        N,
+        "no record was processed twice across the restart"
+    );
 }

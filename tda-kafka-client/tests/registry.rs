@@ -21,11 +21,22 @@ async fn schema_ids_are_cached_one_registry_call_per_subject() {
     for _ in 0..500 {
         frames.push(registry.encode(&topic, &v).await.unwrap());
     }
-    assert_eq!(registry.http_requests(), 1, "one registration for {topic}-value");
+    assert_eq!(
+        registry.http_requests(),
+        1,
+        "one registration for {topic}-value"
+    );
     for _ in 0..500 {
-        registry.encode(&other, &samples::upload("u")).await.unwrap();
+        registry
+            .encode(&other, &samples::upload("u"))
+            .await
+            .unwrap();
     }
-    assert_eq!(registry.http_requests(), 2, "one registration for {other}-value");
+    assert_eq!(
+        registry.http_requests(),
+        2,
+        "one registration for {other}-value"
+    );
     // A fresh client (another process) decodes: one schema fetch per id.
     let reader = RegistryClient::new(registry_url()).unwrap();
     for f in &frames {
@@ -33,7 +44,11 @@ async fn schema_ids_are_cached_one_registry_call_per_subject() {
     }
     assert_eq!(reader.http_requests(), 1, "one fetch of the schema by id");
     // The subject is registered under TopicNameStrategy.
-    let body = reqwest_get(&format!("{}/subjects/{topic}-value/versions/latest", registry_url())).await;
+    let body = reqwest_get(&format!(
+        "{}/subjects/{topic}-value/versions/latest",
+        registry_url()
+    ))
+    .await;
     let id = u32::from_be_bytes(frames[0][1..5].try_into().unwrap());
     assert!(body.contains(&format!("\"id\":{id}")), "{body}");
 }
@@ -93,20 +108,38 @@ async fn old_and_new_readers_read_each_others_records() {
     let topic = unique("evolve");
     let old = RegistryClient::new(registry_url()).unwrap();
     let new = RegistryClient::new(registry_url()).unwrap();
-    let v1 = EvolvingV1 { id: "a".into(), count: 1 };
-    let v2 = EvolvingV2 { id: "b".into(), count: 2, note: Some("new field".into()) };
+    let v1 = EvolvingV1 {
+        id: "a".into(),
+        count: 1,
+    };
+    let v2 = EvolvingV2 {
+        id: "b".into(),
+        count: 2,
+        note: Some("new field".into()),
+    };
     let from_old = old.encode(&topic, &v1).await.unwrap();
     let from_new = new.encode(&topic, &v2).await.unwrap();
-    assert_ne!(from_old[1..5], from_new[1..5], "two schema versions, two ids");
+    assert_ne!(
+        from_old[1..5],
+        from_new[1..5],
+        "two schema versions, two ids"
+    );
     // Old consumer, new record: the unknown field is skipped.
     assert_eq!(
         old.decode::<EvolvingV1>(&from_new).await.unwrap(),
-        EvolvingV1 { id: "b".into(), count: 2 }
+        EvolvingV1 {
+            id: "b".into(),
+            count: 2
+        }
     );
     // New consumer, old record: the missing field takes its default.
     assert_eq!(
         new.decode::<EvolvingV2>(&from_old).await.unwrap(),
-        EvolvingV2 { id: "a".into(), count: 1, note: None }
+        EvolvingV2 {
+            id: "a".into(),
+            count: 1,
+            note: None
+        }
     );
 }
 
@@ -117,7 +150,9 @@ async fn an_independent_client_decodes_our_avro_through_the_registry() {
     create_topic(&topic, 1).await;
     let producer = tda_kafka_client::TdaProducer::new(&settings).unwrap();
     let t = tda_kafka_client::Topic::<tda_kafka_client::Uploads>::named(topic.clone());
-    let sent: Vec<UploadEvent> = (0..3).map(|i| samples::upload(&format!("up-{i}"))).collect();
+    let sent: Vec<UploadEvent> = (0..3)
+        .map(|i| samples::upload(&format!("up-{i}")))
+        .collect();
     for u in &sent {
         producer.send(&t, &u.upload_id, u).await.unwrap();
     }
@@ -160,6 +195,9 @@ print(json.dumps(out))
         String::from_utf8_lossy(&out.stderr)
     );
     let decoded: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let ours: Vec<serde_json::Value> = sent.iter().map(|u| serde_json::to_value(u).unwrap()).collect();
+    let ours: Vec<serde_json::Value> = sent
+        .iter()
+        .map(|u| serde_json::to_value(u).unwrap())
+        .collect();
     assert_eq!(decoded, ours);
 }

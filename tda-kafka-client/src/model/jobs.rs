@@ -257,12 +257,18 @@ impl TryFrom<JobEventRecord> for JobEvent {
     fn try_from(r: JobEventRecord) -> Result<Self, String> {
         let missing = || format!("JobEvent with status {:?} lacks its data", r.status);
         let lifecycle = match r.status {
-            JobStatus::Submitted => JobLifecycle::Submitted(r.submitted.clone().ok_or_else(missing)?),
+            JobStatus::Submitted => {
+                JobLifecycle::Submitted(r.submitted.clone().ok_or_else(missing)?)
+            }
             JobStatus::Started => JobLifecycle::Started(r.started.clone().ok_or_else(missing)?),
             JobStatus::Progress => JobLifecycle::Progress(r.progress.clone().ok_or_else(missing)?),
-            JobStatus::Completed => JobLifecycle::Completed(r.completed.clone().ok_or_else(missing)?),
+            JobStatus::Completed => {
+                JobLifecycle::Completed(r.completed.clone().ok_or_else(missing)?)
+            }
             JobStatus::Failed => JobLifecycle::Failed(r.failed.clone().ok_or_else(missing)?),
-            JobStatus::Cancelled => JobLifecycle::Cancelled(r.cancelled.clone().ok_or_else(missing)?),
+            JobStatus::Cancelled => {
+                JobLifecycle::Cancelled(r.cancelled.clone().ok_or_else(missing)?)
+            }
         };
         Ok(JobEvent {
             job_id: r.job_id,

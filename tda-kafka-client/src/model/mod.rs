@@ -55,7 +55,10 @@ pub trait TdaMessage: Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 /// Builds a schema once and keeps it for the life of the process.
-pub(crate) fn cached_schema(cell: &'static OnceLock<Schema>, build: fn() -> Schema) -> &'static Schema {
+pub(crate) fn cached_schema(
+    cell: &'static OnceLock<Schema>,
+    build: fn() -> Schema,
+) -> &'static Schema {
     cell.get_or_init(build)
 }
 
@@ -66,7 +69,10 @@ macro_rules! tda_message {
             fn avro_schema() -> &'static ::apache_avro::Schema {
                 static CELL: ::std::sync::OnceLock<::apache_avro::Schema> =
                     ::std::sync::OnceLock::new();
-                $crate::model::cached_schema(&CELL, <$schema_ty as ::apache_avro::AvroSchema>::get_schema)
+                $crate::model::cached_schema(
+                    &CELL,
+                    <$schema_ty as ::apache_avro::AvroSchema>::get_schema,
+                )
             }
         }
     };
@@ -146,12 +152,28 @@ pub mod samples {
             dataset_id: "ds-42".into(),
             algorithm: Algorithm::Alpha,
             diagram: vec![
-                PersistencePair { dimension: 0, birth: 0.0, death: Some(0.25) },
-                PersistencePair { dimension: 0, birth: 0.0, death: None },
-                PersistencePair { dimension: 1, birth: 0.5, death: Some(0.75) },
+                PersistencePair {
+                    dimension: 0,
+                    birth: 0.0,
+                    death: Some(0.25),
+                },
+                PersistencePair {
+                    dimension: 0,
+                    birth: 0.0,
+                    death: None,
+                },
+                PersistencePair {
+                    dimension: 1,
+                    birth: 0.5,
+                    death: Some(0.75),
+                },
             ],
             betti_numbers: vec![1, 1],
-            timings: Timings { queued_ms: 5, compute_ms: 20, total_ms: 25 },
+            timings: Timings {
+                queued_ms: 5,
+                compute_ms: 20,
+                total_ms: 25,
+            },
             storage_uri: None,
             computed_at_ms: 1_700_000_000_002,
         }
@@ -191,7 +213,11 @@ pub mod samples {
             source_service: "worker".into(),
             error_kind: error_kind::UNDECODABLE.into(),
             message: "bad bytes".into(),
-            origin: Some(ErrorOrigin { topic: "tda_jobs".into(), partition: 1, offset: 7 }),
+            origin: Some(ErrorOrigin {
+                topic: "tda_jobs".into(),
+                partition: 1,
+                offset: 7,
+            }),
             original_payload: Some(vec![0xde, 0xad, 0, 1]),
             occurred_at_ms: 1_700_000_000_005,
         }
@@ -244,7 +270,12 @@ mod tests {
         assert_eq!(submitted["default"], serde_json::Value::Null);
         assert!(submitted.get("default").is_some());
         let r = serde_json::to_value(ErrorRecord::avro_schema()).unwrap();
-        let payload = r["fields"].as_array().unwrap().iter().find(|f| f["name"] == "original_payload").unwrap();
+        let payload = r["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "original_payload")
+            .unwrap();
         assert_eq!(payload["type"], serde_json::json!(["null", "bytes"]));
     }
 

@@ -207,6 +207,22 @@ impl RegistryDist {
                 progress,
             )
             .and_then(|()| unpack_registry(&staging, &artifact))
+            .and_then(|()| {
+                let jar = Self {
+                    home: staging.clone(),
+                }
+                .runner_jar();
+                if jar.is_file() {
+                    Ok(())
+                } else {
+                    Err(ClusterError::FetchFailed {
+                        artifact: artifact.clone(),
+                        command: "tar -xzf".into(),
+                        status: "no runner jar in the tarball".into(),
+                        output_tail: format!("{} is missing", jar.display()),
+                    })
+                }
+            })
             .and_then(|()| install(&staging, &dir));
             discard_on_error(fetched, &staging)?;
         }
@@ -242,7 +258,6 @@ fn unpack_registry(dir: &Path, artifact: &str) -> Result<()> {
         .arg(&tarball)
         .arg("-C")
         .arg(dir)
-        .arg("--strip-components=1")
         .stdin(Stdio::null())
         .output()
         .map_err(|source| ClusterError::Spawn {

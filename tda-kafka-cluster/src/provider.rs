@@ -248,6 +248,7 @@ pub struct StartReport {
 /// How one process was stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+#[non_exhaustive]
 pub enum StopOutcome {
     /// It exited after SIGTERM.
     Stopped {

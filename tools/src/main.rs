@@ -17,6 +17,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the local TDA cluster (3 KRaft brokers, topics, schema registry) and wait until ready.
+    Start(cmd::cluster::StartArgs),
+    /// The seed's start-kafka.sh: same as `start`, same flags.
+    #[command(name = "start-kafka")]
+    StartKafka(cmd::cluster::StartArgs),
+    /// Stop the local cluster (graceful by default).
+    Stop(cmd::cluster::StopArgs),
+    /// The seed's stop-kafka.sh: same as `stop`, same flags.
+    #[command(name = "stop-kafka")]
+    StopKafka(cmd::cluster::StopArgs),
+    /// Show the state of every node and service (exit 3 when not running).
+    Status(cmd::cluster::StatusArgs),
+    /// Check brokers, partitions, topics and the registry (exit 3 when unhealthy).
+    Health(cmd::cluster::HealthArgs),
     /// Show or validate the effective configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
@@ -43,6 +57,10 @@ fn main() -> std::process::ExitCode {
         .expect("cannot start the tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
+            Command::Start(a) | Command::StartKafka(a) => cmd::cluster::start(a).await,
+            Command::Stop(a) | Command::StopKafka(a) => cmd::cluster::stop(a).await,
+            Command::Status(a) => cmd::cluster::status(a).await,
+            Command::Health(a) => cmd::cluster::health(a).await,
             Command::Config(c) => cmd::config::run(c).await,
             Command::Topics(c) => cmd::topics::run_args(c).await,
             Command::Groups(c) => cmd::groups::run(c).await,

@@ -1,6 +1,7 @@
 //! One module per command group; each exposes its clap arguments and `run`.
 
 pub mod backup;
+pub mod cluster;
 pub mod config;
 pub mod groups;
 pub mod topics;

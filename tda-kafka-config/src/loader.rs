@@ -399,6 +399,7 @@ impl ConfigLoader {
             }
         }
         if let Some(path) = topics_file {
+            warn_topic_key_overrides(&provenance, &path, &mut report);
             config.topics_file = Some(path);
         }
         for s in &mut provenance.settings {
@@ -413,6 +414,47 @@ impl ConfigLoader {
             report,
         }
     }
+}
+
+/// A `TDA_<TOPIC>_*` key set in a layer above the topics file replaces what the
+/// file says about that topic: legal, but worth a warning.
+fn warn_topic_key_overrides(provenance: &Provenance, file: &Path, report: &mut ValidationReport) {
+    for s in &provenance.settings {
+        let Some(topic) = topic_of_key(s.key) else {
+            continue;
+        };
+        let from_file = matches!(
+            provenance.topic_source(&topic),
+            Some(Source::TopicsFile { .. })
+        );
+        let above = matches!(
+            s.source,
+            Source::EnvFile { .. } | Source::ProcessEnv | Source::Override
+        );
+        if from_file && above {
+            let (path, line) = s.source.location();
+            report.push(
+                Issue::warning(
+                    Some(s.key),
+                    format!(
+                        "overrides what the topics file {} says about {topic}",
+                        file.display()
+                    ),
+                )
+                .at(path, line),
+            );
+        }
+    }
+}
+
+/// `TDA_JOBS_PARTITIONS` -> `tda_jobs`.
+pub(crate) fn topic_of_key(key: &str) -> Option<String> {
+    let rest = key.strip_prefix("TDA_")?;
+    let upper = ["_PARTITIONS", "_RETENTION_MS", "_CLEANUP_POLICY"]
+        .iter()
+        .find_map(|suffix| rest.strip_suffix(suffix))?;
+    let topic = format!("tda_{}", upper.to_ascii_lowercase());
+    crate::TDA_TOPICS.contains(&topic.as_str()).then_some(topic)
 }
 
 /// A relative topics-file path named in an env file is relative to that file.

@@ -16,7 +16,7 @@
 //! The `topics` list has the shape of the topic section of a backup file
 //! (a list of [`TopicSpec`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +116,11 @@ impl TopicsFile {
 
 fn field_issue(path: &Path, line: Option<usize>, field: &str, reason: String) -> Issue {
     let key = (!field.is_empty() && field != ".").then_some(field);
+    // serde_norway already prefixes the message with the field path.
+    let reason = match reason.split_once(": ") {
+        Some((prefix, rest)) if !prefix.is_empty() && field.starts_with(prefix) => rest.to_string(),
+        _ => reason,
+    };
     Issue::error(key, reason).at(Some(path.to_path_buf()), line)
 }
 
@@ -132,7 +137,7 @@ fn strip_location(msg: &str) -> String {
 /// name are replaced, new ones appended. Records the file as the source of the
 /// topic keys it changed.
 pub(crate) fn merge_topics_file(
-    path: &PathBuf,
+    path: &Path,
     config: &mut ClusterConfig,
     provenance: &mut Provenance,
     report: &mut ValidationReport,
@@ -146,14 +151,14 @@ pub(crate) fn merge_topics_file(
     };
     let before = config.clone();
     let mut seen: Vec<&str> = Vec::new();
-    for t in &file.topics {
+    for (i, t) in file.topics.iter().enumerate() {
         if seen.contains(&t.name.as_str()) {
             report.push(
                 Issue::error(
-                    Some(&format!("topics[{}]", t.name)),
+                    Some(&format!("topics[{i}].name")),
                     format!("topic {:?} is listed twice", t.name),
                 )
-                .at(Some(path.clone()), None),
+                .at(Some(path.to_path_buf()), None),
             );
             continue;
         }
@@ -162,7 +167,9 @@ pub(crate) fn merge_topics_file(
             Some(existing) => *existing = t.clone(),
             None => config.topics.push(t.clone()),
         }
-        let source = Source::TopicsFile { path: path.clone() };
+        let source = Source::TopicsFile {
+            path: path.to_path_buf(),
+        };
         match provenance.topics.iter_mut().find(|o| o.name == t.name) {
             Some(o) => o.source = source,
             None => provenance.topics.push(TopicOrigin {
@@ -174,7 +181,9 @@ pub(crate) fn merge_topics_file(
     for key in all_keys() {
         if key.value(&before) != key.value(config) {
             if let Some(s) = provenance.settings.iter_mut().find(|s| s.key == key.name()) {
-                s.source = Source::TopicsFile { path: path.clone() };
+                s.source = Source::TopicsFile {
+                    path: path.to_path_buf(),
+                };
             }
         }
     }

@@ -48,6 +48,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether `key` was set in a file (so an issue can point at a line).
+    fn located(&self, key: &str) -> bool {
+        self.provenance
+            .is_some_and(|p| p.source(key).location().0.is_some())
+    }
+
     /// An issue about `key`, located where that key was set.
     fn issue(&mut self, mut issue: Issue) {
         if issue.path.is_none() {
@@ -125,19 +131,26 @@ fn check_counts(c: &ClusterConfig, cx: &mut Ctx<'_>) {
             format!("replication factor must be at least 1, not {rf}"),
         ));
     } else if i32::from(rf) > i32::from(c.broker_count) {
-        cx.issue(
+        let n = c.broker_count;
+        // Point at the key the user set: the factor, else the broker count.
+        let issue = if cx.located("KAFKA_DEFAULT_REPLICATION_FACTOR")
+            || !cx.located("KAFKA_BROKER_COUNT")
+        {
             Issue::error(
                 Some("KAFKA_DEFAULT_REPLICATION_FACTOR"),
-                format!(
-                    "replication factor {rf} is above the broker count {}",
-                    c.broker_count
-                ),
+                format!("replication factor {rf} is above the broker count {n}"),
+            )
+            .with_hint(format!("use at most {n} or raise KAFKA_BROKER_COUNT"))
+        } else {
+            Issue::error(
+                Some("KAFKA_BROKER_COUNT"),
+                format!("broker count {n} is below the replication factor {rf}"),
             )
             .with_hint(format!(
-                "use at most {} or raise KAFKA_BROKER_COUNT",
-                c.broker_count
-            )),
-        );
+                "use at least {rf} brokers or set KAFKA_DEFAULT_REPLICATION_FACTOR (and KAFKA_MIN_INSYNC_REPLICAS) to at most {n}"
+            ))
+        };
+        cx.issue(issue);
     }
     let isr = c.min_insync_replicas;
     if isr < 1 {
@@ -146,9 +159,16 @@ fn check_counts(c: &ClusterConfig, cx: &mut Ctx<'_>) {
             format!("min.insync.replicas must be at least 1, not {isr}"),
         ));
     } else if isr > rf && rf >= 1 {
+        let key = if cx.located("KAFKA_MIN_INSYNC_REPLICAS")
+            || !cx.located("KAFKA_DEFAULT_REPLICATION_FACTOR")
+        {
+            "KAFKA_MIN_INSYNC_REPLICAS"
+        } else {
+            "KAFKA_DEFAULT_REPLICATION_FACTOR"
+        };
         cx.issue(
             Issue::error(
-                Some("KAFKA_MIN_INSYNC_REPLICAS"),
+                Some(key),
                 format!("min.insync.replicas {isr} is above the replication factor {rf}"),
             )
             .with_hint("producers with acks=all could never write"),
@@ -358,6 +378,12 @@ fn check_ports(c: &ClusterConfig, cx: &mut Ctx<'_>) {
     for (i, a) in ranges.iter().enumerate() {
         for b in &ranges[i + 1..] {
             if a.2 <= b.3 && b.2 <= a.3 {
+                // Name the key the user set first, so the issue points at its line.
+                let (a, b) = if cx.located(a.0) && !cx.located(b.0) {
+                    (b, a)
+                } else {
+                    (a, b)
+                };
                 let show = |r: &(&str, String, u32, u32)| {
                     if r.2 == r.3 {
                         format!("{} {}", r.1, r.2)
@@ -366,7 +392,7 @@ fn check_ports(c: &ClusterConfig, cx: &mut Ctx<'_>) {
                     }
                 };
                 cx.issue(
-                    Issue::error(Some(b.0), format!("{} overlap {}", show(b), show(a)))
+                    Issue::error(Some(b.0), format!("{} and {} overlap", show(b), show(a)))
                         .with_hint(format!("change {} or {}", b.0, a.0)),
                 );
             }

@@ -7,7 +7,7 @@
 //! # How each call reaches Kafka
 //!
 //! - rdkafka's `AdminClient` (all security settings honoured): create/delete
-//!   topics, create partitions, describe configs, alter configs, delete groups.
+//!   topics, create partitions, describe configs, delete groups.
 //! - Other librdkafka facilities (security honoured): metadata, consumer
 //!   groups with members and assignments (`Client::fetch_group_list`, the
 //!   assignment decoded from the consumer protocol), committed offsets of any
@@ -18,16 +18,17 @@
 //!   batched per leader).
 //! - A small raw protocol client ([`kafka-protocol`](https://docs.rs/kafka-protocol)
 //!   0.18 over a tokio `TcpStream`, versions negotiated with `ApiVersions`):
-//!   `DescribeLogDirs` (size on disk) and the controller id / cluster id from
-//!   `Metadata`. It supports **PLAINTEXT only**; on SSL/SASL clusters the size
+//!   `DescribeLogDirs` (size on disk), `IncrementalAlterConfigs` (topic config
+//!   changes) and the controller id / cluster id from `Metadata`. It supports
+//!   **PLAINTEXT only**; on SSL/SASL clusters the size
 //!   and controller fields are reported as unavailable, with the reason, and
 //!   everything else works.
 //!
-//! Topic config updates are "incremental" from the caller's view: the
-//! current topic-level overrides are read (DescribeConfigs) and written back
-//! with the changes (AlterConfigs), because rdkafka 0.39 has no
-//! IncrementalAlterConfigs; a concurrent change between the two calls may be
-//! lost.
+//! Topic config updates use IncrementalAlterConfigs over the raw protocol
+//! client (PLAINTEXT only; refused with a clear error otherwise): rdkafka
+//! 0.39 has no binding for it, and its AlterConfigs call was observed to
+//! report success without applying anything on Kafka 4.4. The broker's
+//! error message is surfaced together with the keys.
 //!
 //! Invariants: this crate never spawns processes or shells out to Kafka's
 //! Java tools; it speaks the Kafka protocol only. Nothing is applied

@@ -1,8 +1,6 @@
 use std::collections::BTreeMap;
 
-use rdkafka::admin::{
-    AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
-};
+use rdkafka::admin::{AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::types::RDKafkaErrorCode;
 use serde::Serialize;
 use tda_kafka_config::TopicSpec;
@@ -338,73 +336,90 @@ impl Admin {
                 code,
                 detail: None,
             }),
-            _ => Ok(()),
+            _ => self.wait_until_gone(topic).await,
         }
     }
 
-    /// Sets (`Some`) or removes (`None`, back to the default) topic configs,
-    /// keeping every other topic-level override. Returns the overrides after
-    /// the change.
+    /// Polls metadata until `topic` has disappeared everywhere (deletion
+    /// propagates asynchronously), bounded by the timeout.
+    async fn wait_until_gone(&self, topic: &str) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut wait = std::time::Duration::from_millis(20);
+        while self.topics_metadata().await?.iter().any(|t| t.name == topic) {
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(500));
+        }
+        Ok(())
+    }
+
+    /// Sets (`Some`) or removes (`None`, back to the default) topic configs
+    /// with IncrementalAlterConfigs, keeping every other topic-level override.
+    /// Returns the overrides after the change (read back until they show it,
+    /// within the timeout). The broker's error is surfaced with the keys.
     pub async fn update_topic_configs(
         &self,
         topic: &str,
         changes: &[(String, Option<String>)],
     ) -> Result<BTreeMap<String, String>> {
         self.topic_metadata(topic).await?;
-        let mut current = self
-            .topic_overrides(&[topic.to_owned()])
-            .await?
-            .remove(topic)
-            .unwrap_or_default();
-        for (k, v) in changes {
-            match v {
-                Some(v) => current.insert(k.clone(), v.clone()),
-                None => current.remove(k),
-            };
+        if !crate::wire::plaintext(self.security_protocol.as_deref()) {
+            return Err(AdminError::Refused {
+                operation: "update configs of",
+                target: topic.to_owned(),
+                reason: "IncrementalAlterConfigs is sent by the raw protocol client, which \
+                         supports PLAINTEXT listeners only"
+                    .into(),
+            });
         }
-        self.alter_topic_configs(topic, &current, changes).await?;
-        Ok(self
-            .topic_overrides(&[topic.to_owned()])
-            .await?
-            .remove(topic)
-            .unwrap_or_default())
-    }
-
-    /// Replaces the topic-level overrides of `topic` with `all`.
-    pub(crate) async fn alter_topic_configs(
-        &self,
-        topic: &str,
-        all: &BTreeMap<String, String>,
-        changed: &[(String, Option<String>)],
-    ) -> Result<()> {
-        let mut alter = AlterConfig::new(ResourceSpecifier::Topic(topic));
-        for (k, v) in all {
-            alter = alter.set(k, v);
-        }
-        let opts = AdminOptions::new().request_timeout(Some(self.timeout));
-        let mut res = self
-            .inner
-            .alter_configs(&[alter], &opts)
-            .await
-            .map_err(AdminError::kafka("alter topic configs"))?;
-        match res.pop() {
-            Some(Err((_, code))) => Err(AdminError::Topic {
+        let rejected = crate::wire::incremental_alter_topic(
+            &self.bootstrap_addrs(),
+            topic,
+            changes,
+            self.timeout,
+        )
+        .await?;
+        if let Some((code, message)) = rejected {
+            return Err(AdminError::Topic {
                 operation: "update",
                 topic: topic.to_owned(),
-                code,
+                code: rdkafka::types::RDKafkaRespErr::try_from(i32::from(code))
+                    .map(RDKafkaErrorCode::from)
+                    .unwrap_or(RDKafkaErrorCode::Unknown),
                 detail: Some(format!(
-                    "keys: {}",
-                    changed
+                    "keys: {}{}",
+                    changes
                         .iter()
                         .map(|(k, v)| match v {
                             Some(v) => format!("{k}={v}"),
                             None => format!("{k} (reset)"),
                         })
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    message.map(|m| format!("; broker: {m}")).unwrap_or_default()
                 )),
-            }),
-            _ => Ok(()),
+            });
+        }
+        // Config changes reach every broker asynchronously: read back until
+        // the change is visible or the timeout passes.
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut wait = std::time::Duration::from_millis(20);
+        loop {
+            let now = self
+                .topic_overrides(&[topic.to_owned()])
+                .await?
+                .remove(topic)
+                .unwrap_or_default();
+            let visible = changes
+                .iter()
+                .all(|(k, v)| now.get(k).map(String::as_str) == v.as_deref());
+            if visible || tokio::time::Instant::now() >= deadline {
+                return Ok(now);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(500));
         }
     }
 

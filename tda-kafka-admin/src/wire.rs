@@ -226,3 +226,48 @@ pub(crate) fn plaintext(security_protocol: Option<&str>) -> bool {
 }
 
 
+
+/// IncrementalAlterConfigs on one topic: `Some(v)` sets, `None` deletes the
+/// override. Returns the broker's error code and message when it rejects it.
+pub(crate) async fn incremental_alter_topic(
+    addrs: &[String],
+    topic: &str,
+    changes: &[(String, Option<String>)],
+    timeout: Duration,
+) -> Result<Option<(i16, Option<String>)>> {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig, IncrementalAlterConfigsRequest,
+    };
+    let mut last = None;
+    for addr in addrs {
+        let mut conn = match WireConn::connect(addr, timeout).await {
+            Ok(c) => c,
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        };
+        let configs = changes
+            .iter()
+            .map(|(k, v)| {
+                AlterableConfig::default()
+                    .with_name(StrBytes::from_string(k.clone()))
+                    .with_config_operation(if v.is_some() { 0 } else { 1 })
+                    .with_value(v.clone().map(StrBytes::from_string))
+            })
+            .collect();
+        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_string(topic.to_owned()))
+                .with_configs(configs),
+        ]);
+        let resp = conn.send(req).await?;
+        return Ok(resp
+            .responses
+            .into_iter()
+            .find(|r| r.error_code != 0)
+            .map(|r| (r.error_code, r.error_message.map(|m| m.to_string()))));
+    }
+    Err(last.unwrap_or_else(|| wire_err("", "no bootstrap servers")))
+}

@@ -236,6 +236,7 @@ const BASE_RECIPE: &str = "minbase-v1";
 
 const ENTRYPOINT: &str = include_str!("assets/kafka-entrypoint.sh");
 const LOG4J2: &str = include_str!("assets/log4j2.properties");
+const TOOLS_LOG4J2: &str = include_str!("assets/tools-log4j2.properties");
 const KAFKA_POM: &str = include_str!("assets/kafka-pom.xml");
 
 /// Wrapper scripts named like the Confluent images' tools, so the seed's
@@ -286,6 +287,7 @@ pub async fn build_local_images(
         );
     }
     kafka_ctx.add_text("config/log4j2.properties", LOG4J2, 0o644);
+    kafka_ctx.add_text("config/tools-log4j2.properties", TOOLS_LOG4J2, 0o644);
     kafka_ctx.add_dir_files("libs", &libs, "jar")?;
     let kafka = build_image(
         docker,

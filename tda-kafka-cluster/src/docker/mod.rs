@@ -497,8 +497,10 @@ impl DockerProvider {
                     .status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "unknown".into());
+                let running = state.running == Some(true);
                 let health = state
                     .health
+                    .filter(|_| running)
                     .and_then(|h| h.status)
                     .map(|h| match h {
                         HealthStatusEnum::EMPTY | HealthStatusEnum::NONE => "none".to_string(),
@@ -707,6 +709,77 @@ impl DockerProvider {
             }
         };
         Ok(outcome)
+    }
+
+    /// Runs a one-off container of `image` with `cmd` on the stack network
+    /// (like `docker-compose run --rm`), waits up to `timeout` for it to exit
+    /// and returns its exit code and output. The container is removed.
+    /// Example: a console consumer reading through `kafka-1:9092`.
+    pub async fn run_in_network(
+        &self,
+        image: &str,
+        cmd: &[&str],
+        timeout: Duration,
+    ) -> Result<(i64, String)> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let name = format!("{}_run_{nanos}", self.options.name);
+        let body = ContainerCreateBody {
+            image: Some(image.into()),
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            labels: Some(self.stack_labels()),
+            env: Some(vec!["TOOL_HEAP_OPTS=-Xmx256m".into()]),
+            host_config: Some(HostConfig {
+                network_mode: Some(self.options.network_name()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        self.docker
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                }),
+                body,
+            )
+            .await
+            .map_err(|e| docker_err(format!("create container {name}"), e))?;
+        let run = async {
+            self.docker
+                .start_container(&name, None)
+                .await
+                .map_err(|e| docker_err(format!("start container {name}"), e))?;
+            let mut wait = self.docker.wait_container(&name, None);
+            let code = match wait.next().await {
+                Some(Ok(r)) => r.status_code,
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+                Some(Err(e)) => return Err(docker_err(format!("wait for {name}"), e)),
+                None => -1,
+            };
+            Ok(code)
+        };
+        let result = tokio::time::timeout(timeout, run).await;
+        let output = self.log_tail(&name, 10_000).await;
+        let _ = self
+            .docker
+            .remove_container(
+                &name,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
+        match result {
+            Ok(code) => Ok((code?, output)),
+            Err(_) => Err(ClusterError::NotReady {
+                waited: timeout,
+                last_problem: format!("one-off container {name} did not exit; output:\n{output}"),
+            }),
+        }
     }
 
     /// Every container, volume and network labelled with this stack: what
@@ -1124,23 +1197,45 @@ impl ClusterProvider for DockerProvider {
             Role::Broker(_) => 1,
             _ => 0,
         };
-        let mut order: Vec<&ServiceSpec> = t.services.iter().collect();
-        order.sort_by_key(|s| rank(s));
-        for s in order {
-            let step = match s.role {
-                Role::Broker(n) => crate::Step::StopNode { node_id: n },
-                Role::SchemaRegistry => crate::Step::StopRegistry,
-                _ => crate::Step::Other {
-                    name: format!("stopping {}", s.container_name),
-                },
-            };
-            progress.report(ProgressEvent::Started { step: step.clone() });
-            let outcome = self.stop_container(&s.container_name, options).await?;
-            progress.report(ProgressEvent::Finished {
-                step,
-                detail: format!("{outcome:?}"),
-            });
-            processes.push((s.container_name.clone(), outcome));
+        // Each rank is stopped in parallel: the KRaft controllers of a
+        // combined-mode cluster need each other's quorum for a controlled
+        // shutdown, so stopping them one by one leaves the last one hanging.
+        for r in 0..=2 {
+            let group: Vec<&ServiceSpec> = t.services.iter().filter(|s| rank(s) == r).collect();
+            if group.is_empty() {
+                continue;
+            }
+            for s in &group {
+                let step = match s.role {
+                    Role::Broker(n) => crate::Step::StopNode { node_id: n },
+                    Role::SchemaRegistry => crate::Step::StopRegistry,
+                    _ => crate::Step::Other {
+                        name: format!("stopping {}", s.container_name),
+                    },
+                };
+                progress.report(ProgressEvent::Started { step });
+            }
+            let outcomes = futures::future::join_all(
+                group
+                    .iter()
+                    .map(|s| self.stop_container(&s.container_name, options)),
+            )
+            .await;
+            for (s, outcome) in group.iter().zip(outcomes) {
+                let outcome = outcome?;
+                let step = match s.role {
+                    Role::Broker(n) => crate::Step::StopNode { node_id: n },
+                    Role::SchemaRegistry => crate::Step::StopRegistry,
+                    _ => crate::Step::Other {
+                        name: format!("stopping {}", s.container_name),
+                    },
+                };
+                progress.report(ProgressEvent::Finished {
+                    step,
+                    detail: format!("{outcome:?}"),
+                });
+                processes.push((s.container_name.clone(), outcome));
+            }
         }
         let mut removed = Vec::new();
         let mut notes = Vec::new();

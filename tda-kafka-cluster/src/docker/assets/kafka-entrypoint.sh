@@ -66,7 +66,7 @@ case "$mode" in
     class)
         cls="$1"
         shift
-        exec java ${TOOL_HEAP_OPTS:--Xmx256m} $LOG4J -cp "$CP" "$cls" "$@"
+        exec java ${TOOL_HEAP_OPTS:--Xmx256m} -Dlog4j2.configurationFile=$KAFKA_HOME/config/tools-log4j2.properties -cp "$CP" "$cls" "$@"
         ;;
     *)
         exec "$mode" "$@"

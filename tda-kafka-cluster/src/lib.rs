@@ -15,6 +15,7 @@
 //!   round trip, an HTTP answer), never a log line or a fixed sleep.
 
 pub mod dist;
+pub mod docker;
 mod error;
 pub mod local;
 mod progress;

@@ -34,6 +34,16 @@ enum Command {
     /// Show or validate the effective configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
+    /// Build or list the Docker images (`images build` makes the local set, no registry needed).
+    #[command(subcommand)]
+    Images(cmd::docker::ImagesCommand),
+    /// Render the Docker topology as a docker-compose.yml.
+    Compose(cmd::docker::ComposeArgs),
+    /// Show the output of a service's container (`logs kafka-1 -f`).
+    Logs(cmd::docker::LogsArgs),
+    /// The Docker provider: start, stop, status of the container stack.
+    #[command(subcommand)]
+    Docker(cmd::docker::DockerCommand),
     /// Topics: list, describe, create, delete, update, plan/apply/check, metrics, produce, consume.
     Topics(cmd::topics::TopicsArgs),
     /// Consumer groups: list, describe with lag, reset offsets, delete.
@@ -62,6 +72,10 @@ fn main() -> std::process::ExitCode {
             Command::Status(a) => cmd::cluster::status(a).await,
             Command::Health(a) => cmd::cluster::health(a).await,
             Command::Config(c) => cmd::config::run(c).await,
+            Command::Images(c) => cmd::docker::run_images(c).await,
+            Command::Compose(c) => cmd::docker::run_compose(c).await,
+            Command::Logs(c) => cmd::docker::run_logs(c).await,
+            Command::Docker(c) => cmd::docker::run(c).await,
             Command::Topics(c) => cmd::topics::run_args(c).await,
             Command::Groups(c) => cmd::groups::run(c).await,
             Command::Backup(c) => cmd::backup::run_backup(c).await,

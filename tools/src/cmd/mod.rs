@@ -3,5 +3,6 @@
 pub mod backup;
 pub mod cluster;
 pub mod config;
+pub mod docker;
 pub mod groups;
 pub mod topics;

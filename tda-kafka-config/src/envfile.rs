@@ -12,8 +12,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// One `KEY=VALUE` assignment of an env file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One `KEY=VALUE` assignment of an env file. `Debug` shows `***` for the
+/// values of secret keys.
+#[derive(Clone, PartialEq, Eq)]
 pub struct EnvEntry {
     /// The key, e.g. `KAFKA_HEAP_OPTS`.
     pub key: String,
@@ -23,7 +24,19 @@ pub struct EnvEntry {
     pub line: usize,
 }
 
-/// A line of an env file that is not a valid assignment.
+impl fmt::Debug for EnvEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = crate::keys::lookup(&self.key).is_some_and(|k| k.is_secret());
+        f.debug_struct("EnvEntry")
+            .field("key", &self.key)
+            .field("value", if secret { &"***" } else { &self.value })
+            .field("line", &self.line)
+            .finish()
+    }
+}
+
+/// A line of an env file that is not a valid assignment. Messages never
+/// repeat values (a broken line may hold a password).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvSyntaxError {
     /// 1-based line.
@@ -46,7 +59,7 @@ impl fmt::Display for EnvSyntaxError {
 
 /// The result of parsing an env file: every assignment that parsed and every
 /// line that did not (parsing never stops at the first error).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParsedEnv {
     /// Assignments in file order (a key may repeat; the last one wins).
     pub entries: Vec<EnvEntry>,
@@ -80,7 +93,7 @@ pub fn parse_env(text: &str) -> ParsedEnv {
             out.errors.push(EnvSyntaxError {
                 line: line_no,
                 key: None,
-                message: format!("expected KEY=VALUE, found {:?}", truncate(line)),
+                message: "expected KEY=VALUE, a # comment or a blank line".into(),
             });
             continue;
         };
@@ -89,10 +102,7 @@ pub fn parse_env(text: &str) -> ParsedEnv {
             out.errors.push(EnvSyntaxError {
                 line: line_no,
                 key: None,
-                message: format!(
-                    "invalid key {:?}: expected letters, digits and '_', not starting with a digit",
-                    truncate(key)
-                ),
+                message: invalid_key_message(key),
             });
             continue;
         }
@@ -111,10 +121,7 @@ pub fn parse_env(text: &str) -> ParsedEnv {
                         out.errors.push(EnvSyntaxError {
                             line: line_no,
                             key: Some(key.to_string()),
-                            message: format!(
-                                "unexpected text after the closing quote: {:?}",
-                                truncate(tail)
-                            ),
+                            message: "unexpected text after the closing quote (only a # comment may follow)".into(),
                         });
                         continue;
                     }
@@ -135,11 +142,20 @@ pub fn parse_env(text: &str) -> ParsedEnv {
     out
 }
 
-fn truncate(s: &str) -> String {
-    if s.chars().count() > 40 {
-        format!("{}...", s.chars().take(40).collect::<String>())
-    } else {
-        s.to_string()
+/// Says where a key goes wrong without repeating the line (it may hold a
+/// secret).
+fn invalid_key_message(key: &str) -> String {
+    let rule = "a key is letters, digits and '_', not starting with a digit";
+    match key
+        .chars()
+        .enumerate()
+        .find(|&(i, c)| !(c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit())))
+    {
+        None => format!("empty key: {rule}"),
+        Some((i, c)) if c.is_ascii_graphic() || c == ' ' => {
+            format!("invalid key: {c:?} at column {}: {rule}", i + 1)
+        }
+        Some((i, _)) => format!("invalid key: character at column {}: {rule}", i + 1),
     }
 }
 

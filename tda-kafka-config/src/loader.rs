@@ -144,7 +144,7 @@ pub struct LoadedConfig {
     pub report: ValidationReport,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum EnvInput {
     File(PathBuf),
     Text { label: PathBuf, text: String },
@@ -171,11 +171,39 @@ struct Assignment {
 /// assert_eq!(loaded.config.num_io_threads, 4);
 /// assert_eq!(loaded.config.num_network_threads, 16); // production profile
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ConfigLoader {
     env_files: Vec<EnvInput>,
     process: Vec<(String, String)>,
     overrides: Vec<(String, String)>,
+}
+
+/// `Debug` names the inputs and masks secret values.
+impl fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked = |pairs: &[(String, String)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| {
+                    let v = lookup(k).map_or_else(|| v.clone(), |key| key.mask(v));
+                    (k.clone(), v)
+                })
+                .collect()
+        };
+        let files: Vec<&Path> = self
+            .env_files
+            .iter()
+            .map(|i| match i {
+                EnvInput::File(p) => p.as_path(),
+                EnvInput::Text { label, .. } => label.as_path(),
+            })
+            .collect();
+        f.debug_struct("ConfigLoader")
+            .field("env_files", &files)
+            .field("process", &masked(&self.process))
+            .field("overrides", &masked(&self.overrides))
+            .finish()
+    }
 }
 
 impl ConfigLoader {

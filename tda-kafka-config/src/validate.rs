@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::keys::lookup;
-use crate::loader::Provenance;
+use crate::loader::{Provenance, Source};
 use crate::report::{Issue, ValidationReport};
 use crate::{ClusterConfig, Environment, TopicSpec};
 
@@ -58,7 +58,11 @@ impl Ctx<'_> {
     fn issue(&mut self, mut issue: Issue) {
         if issue.path.is_none() {
             if let (Some(p), Some(k)) = (self.provenance, issue.key.as_deref()) {
-                let (path, line) = p.source(k).location();
+                let source = match k.strip_prefix("topic ") {
+                    Some(topic) => p.topic_source(topic).cloned().unwrap_or(Source::Default),
+                    None => p.source(k),
+                };
+                let (path, line) = source.location();
                 issue = issue.at(path, line);
             }
         }
@@ -93,8 +97,8 @@ pub fn validate_with(config: &ClusterConfig, provenance: Option<&Provenance>) ->
     }
     if config.heap_opts.is_some() {
         if let Some(p) = provenance {
-            if p.source("KAFKA_HEAP_SIZE") != crate::Source::Default
-                && !matches!(p.source("KAFKA_HEAP_SIZE"), crate::Source::Profile { .. })
+            if p.source("KAFKA_HEAP_SIZE") != Source::Default
+                && !matches!(p.source("KAFKA_HEAP_SIZE"), Source::Profile { .. })
             {
                 cx.issue(Issue::warning(
                     Some("KAFKA_HEAP_SIZE"),

@@ -521,3 +521,69 @@ fn topics_file_round_trips_through_yaml() {
     let back = TopicsFile::from_yaml_str(&text, Path::new("t.yaml")).unwrap();
     assert_eq!(back, file);
 }
+
+#[test]
+fn broken_lines_and_debug_output_never_repeat_secrets() {
+    let text =
+        "KAFKA_SASL_PASSWORD hunter2\nKAFKA_SSL_KEY_PASSWORD='hunter3'hunter4\nhunter5 word=1\n";
+    let loader = ConfigLoader::new()
+        .env_text("kafka.env", text)
+        .process_env([("KAFKA_SSL_TRUSTSTORE_PASSWORD", "hunter6")])
+        .set("KAFKA_SASL_PASSWORD", "hunter7");
+    let debug = format!("{loader:?}");
+    let l = loader.check();
+    let parsed = tda_kafka_config::parse_env(text);
+    let shown = format!("{debug}\n{}\n{l:?}\n{parsed:?}", l.report);
+    for secret in [
+        "hunter2", "hunter3", "hunter4", "hunter5", "hunter6", "hunter7",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert_eq!(
+        errors(&l.report),
+        vec![
+            "kafka.env:1: expected KEY=VALUE, a # comment or a blank line",
+            "kafka.env:2: KAFKA_SSL_KEY_PASSWORD: unexpected text after the closing quote (only a # comment may follow)",
+            "kafka.env:3: invalid key: ' ' at column 8: a key is letters, digits and '_', not starting with a digit",
+        ]
+    );
+}
+
+#[test]
+fn env_entry_debug_masks_secret_keys() {
+    let p = tda_kafka_config::parse_env("KAFKA_SASL_PASSWORD=hunter2\nKAFKA_SASL_USERNAME=tda\n");
+    let shown = format!("{:?}", p.entries);
+    assert!(
+        !shown.contains("hunter2") && shown.contains("tda"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn heap_size_is_reported_as_ignored_next_to_heap_opts() {
+    let l = load_text("KAFKA_HEAP_SIZE=4G\nKAFKA_HEAP_OPTS=\"-Xmx1g -Xms1g\"\n");
+    assert_eq!(
+        warnings(&l.report),
+        vec!["kafka.env:1: KAFKA_HEAP_SIZE: ignored because KAFKA_HEAP_OPTS is set"]
+    );
+    assert_eq!(l.config.heap_flags(), "-Xmx1g -Xms1g");
+    assert!(load_text("KAFKA_HEAP_OPTS=\"-Xmx1g\"\n").report.is_empty());
+}
+
+#[test]
+fn topic_issues_point_at_the_topics_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "t.yaml",
+        "version: 1\ntopics:\n  - {name: wide, partitions: 1, replication_factor: 9, cleanup_policy: delete}\n",
+    );
+    let l = ConfigLoader::new().topics_file(&path).check();
+    assert_eq!(
+        errors(&l.report),
+        vec![format!(
+            "{}: topic wide: replication factor 9 is above the broker count 3",
+            path.display()
+        )]
+    );
+}

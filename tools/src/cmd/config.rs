@@ -44,7 +44,11 @@ impl ConfigArgs {
     /// A loader with every layer these flags and the process environment give;
     /// callers may add overrides (e.g. `--brokers`) with `.set(..)`.
     pub fn loader(&self) -> ConfigLoader {
-        let mut loader = ConfigLoader::new().process_env(std::env::vars());
+        // vars_os: a non-UTF-8 variable elsewhere in the environment must not
+        // abort (std::env::vars panics on one); such values are skipped.
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let mut loader = ConfigLoader::new().process_env(vars);
         if let Some(p) = self.env_file_path() {
             loader = loader.env_file(p);
         }

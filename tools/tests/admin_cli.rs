@@ -1,0 +1,311 @@
+//! CLI tests of `topics`, `groups`, `backup`, `restore`, `completions` against
+//! the real test cluster (TDA_KAFKA_TEST_BOOTSTRAP).
+
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn bootstrap() -> String {
+    std::env::var("TDA_KAFKA_TEST_BOOTSTRAP").unwrap_or_else(|_| {
+        panic!(
+            "TDA_KAFKA_TEST_BOOTSTRAP is not set: run the tests through scripts/test.sh, \
+             which starts a 3-broker test cluster and exports it"
+        )
+    })
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("cli-{prefix}-{}-{nanos}", std::process::id())
+}
+
+struct Run {
+    out: Output,
+    args: Vec<String>,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    fn dump(&self) -> String {
+        format!(
+            "tda-kafka {:?} exited {}\n--- stdout\n{}--- stderr\n{}",
+            self.args,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+    fn ok(self) -> Self {
+        assert_eq!(self.code(), 0, "{}", self.dump());
+        self
+    }
+    fn fails(self, code: i32) -> Self {
+        assert_eq!(self.code(), code, "{}", self.dump());
+        self
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", self.dump()))
+    }
+}
+
+/// Runs `tda-kafka GROUP -b BOOTSTRAP ARGS...` (the group is args[0]).
+fn tk(args: &[&str]) -> Run {
+    tk_stdin(args, None)
+}
+
+fn tk_stdin(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    if !matches!(args.first(), Some(&"completions")) {
+        all.push("--bootstrap-server".into());
+        all.push(bootstrap());
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tda-kafka"));
+    cmd.args(&all)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn tda-kafka");
+    if let Some(s) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(s.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run { out, args: all }
+}
+
+#[test]
+fn topic_lifecycle_through_the_cli() {
+    let t = unique("topic");
+    let c = unique("compact");
+    tk(&["topics", "create", &t, "partitions=5,replication-factor=3"]).ok();
+    tk(&["topics", "create", &c, "cleanup.policy=compact"]).ok();
+    let list = tk(&["topics", "list", "-o", "json"]).ok().json();
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == t.as_str())
+        .unwrap_or_else(|| panic!("{t} not listed"));
+    assert_eq!(row["partitions"], 5);
+    assert_eq!(row["replication_factor"], 3);
+    assert!(!list.as_array().unwrap().iter().any(|r| r["name"] == "__consumer_offsets"));
+    let all = tk(&["topics", "list", "--all"]).ok();
+    assert!(all.stdout().contains("__consumer_offsets"), "{}", all.dump());
+
+    tk(&["topics", "update", &t, "retention.ms=1209600000"]).ok();
+    let d = tk(&["topics", "describe", &t]).ok();
+    assert!(d.stdout().contains("Partitions: 5  ReplicationFactor: 3"), "{}", d.dump());
+    assert!(
+        d.stdout()
+            .lines()
+            .any(|l| l.starts_with('*') && l.contains("retention.ms") && l.contains("1209600000")),
+        "{}",
+        d.dump()
+    );
+    let y = tk(&["topics", "describe", &c, "-o", "yaml"]).ok();
+    assert!(y.stdout().contains("name: cleanup.policy"), "{}", y.dump());
+    assert!(y.stdout().contains("value: compact"), "{}", y.dump());
+
+    tk(&["topics", "add-partitions", &t, "6"]).ok();
+    let j = tk(&["topics", "describe", &t, "-o", "json"]).ok().json();
+    assert_eq!(j["partitions"].as_array().unwrap().len(), 6);
+
+    // Produce from the argument, stdin and a file; consume with everything printed.
+    tk(&["topics", "produce", &t, "hello", "-k", "k1", "-H", "h=v", "--partition", "2", "-c", "2"]).ok();
+    tk_stdin(&["topics", "produce", &t, "--partition", "2"], Some("from-stdin\n")).ok();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("msg.txt");
+    std::fs::write(&f, "from-file").unwrap();
+    tk(&["topics", "produce", &t, "--file", f.to_str().unwrap(), "--partition", "2"]).ok();
+    let out = tk(&["topics", "consume", &t, "4"]).ok();
+    let s = out.stdout();
+    assert_eq!(s.lines().count(), 4, "{}", out.dump());
+    assert!(s.contains("partition=2 offset=0 timestamp="), "{}", out.dump());
+    assert!(s.contains("key=k1 headers=h=v value=hello"), "{}", out.dump());
+    assert!(s.contains("value=from-stdin"), "{}", out.dump());
+    assert!(s.contains("value=from-file"), "{}", out.dump());
+    let from = tk(&["topics", "consume", &t, "--offset", "3", "-o", "json"]).ok();
+    let msgs: Vec<serde_json::Value> = from
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(msgs.len(), 1, "{}", from.dump());
+    assert_eq!(msgs[0]["value"], "from-file");
+
+    let m = tk(&["topics", "metrics", &t, "-o", "json"]).ok().json();
+    assert_eq!(m["topics"][0]["messages"], 4);
+    let p2 = &m["topics"][0]["partitions"][2];
+    assert_eq!((p2["earliest"].clone(), p2["latest"].clone()), (0.into(), 4.into()));
+    assert!(p2["size_bytes"].as_i64().unwrap() > 0);
+    let mt = tk(&["topics", "metrics", &t]).ok();
+    assert!(mt.stdout().contains("4 messages"), "{}", mt.dump());
+
+    // Deletion needs --yes without a terminal; internal topics never.
+    let refused = tk(&["topics", "delete", &t]).fails(1);
+    assert!(refused.stderr().contains("--yes"), "{}", refused.dump());
+    let internal = tk(&["topics", "delete", "__consumer_offsets", "--yes"]).fails(1);
+    assert!(internal.stderr().contains("internal"), "{}", internal.dump());
+    let prod = tk(&["topics", "delete", &t, "--yes", "-e", "production"]).fails(1);
+    assert!(prod.stderr().contains("disabled"), "{}", prod.dump());
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+    tk(&["topics", "delete", &c, "-y"]).ok();
+    let gone = tk(&["topics", "describe", &t]).fails(1);
+    assert!(gone.stderr().contains("does not exist"), "{}", gone.dump());
+}
+
+#[test]
+fn bad_input_exits_1_with_a_clear_message() {
+    let bad = tk(&["topics", "create", "bad name"]).fails(1);
+    assert!(bad.stderr().contains("invalid topic name"), "{}", bad.dump());
+    let t = unique("badcfg");
+    let cfg = tk(&["topics", "create", &t, "retention.ms=soon"]).fails(1);
+    assert!(cfg.stderr().contains("retention.ms=soon"), "{}", cfg.dump());
+    let g = tk(&["groups", "describe", &unique("nogroup")]).fails(1);
+    assert!(g.stderr().contains("does not exist"), "{}", g.dump());
+    let r = tk(&["groups", "reset", "x", "--to", "sideways"]).fails(1);
+    assert!(r.stderr().contains("earliest, latest"), "{}", r.dump());
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("arch.yaml");
+    std::fs::write(&f, "version: 1\ntopics:\n  - name: x\n    partitions: -\n").unwrap();
+    let m = tk(&["topics", "plan", "-f", f.to_str().unwrap()]).fails(1);
+    assert!(m.stderr().contains("arch.yaml") && m.stderr().contains("topics[0]"), "{}", m.dump());
+    let m = tk(&["restore", f.to_str().unwrap()]).fails(1);
+    assert!(m.stderr().contains("arch.yaml"), "{}", m.dump());
+
+    // Unreachable: bounded, names the address.
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
+        .args(["topics", "list", "-b", "127.0.0.1:1", "--timeout", "2"])
+        .output()
+        .unwrap();
+    let run = Run {
+        out,
+        args: vec!["topics list -b 127.0.0.1:1".into()],
+    };
+    let run = run.fails(1);
+    assert!(run.stderr().contains("127.0.0.1:1"), "{}", run.dump());
+    assert!(started.elapsed().as_secs() < 15);
+}
+
+#[test]
+fn plan_apply_check_with_drift_exit_code() {
+    let p = unique("arch");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("topics.yaml");
+    std::fs::write(
+        &f,
+        format!(
+            "version: 1\ntopics:\n  - name: {p}-a\n    partitions: 2\n    replication_factor: 3\n    \
+             cleanup_policy: delete\n    retention_ms: 604800000\n  - name: {p}-b\n    partitions: 1\n    \
+             replication_factor: 3\n    cleanup_policy: compact\n"
+        ),
+    )
+    .unwrap();
+    let fp = f.to_str().unwrap();
+    let plan = tk(&["topics", "plan", "-f", fp]).ok();
+    assert!(plan.stdout().contains(&format!("+ create {p}-a")), "{}", plan.dump());
+    let check = tk(&["topics", "check", "-f", fp]).fails(3);
+    assert!(check.stderr().contains("drift"), "{}", check.dump());
+    let dry = tk(&["topics", "apply", "-f", fp, "--dry-run"]).ok();
+    assert!(dry.stdout().contains("dry run"), "{}", dry.dump());
+    tk(&["topics", "check", "-f", fp]).fails(3);
+    let applied = tk(&["topics", "apply", "-f", fp]).ok();
+    assert!(applied.stdout().contains("verified"), "{}", applied.dump());
+    tk(&["topics", "check", "-f", fp]).ok();
+
+    // Hand change through the CLI's update, then check fails and apply repairs.
+    tk(&["topics", "update", &format!("{p}-a"), "retention.ms=1000"]).ok();
+    let drift = tk(&["topics", "check", "-f", fp, "-o", "json"]).fails(3);
+    let j = drift.json();
+    assert_eq!(j["actions"].as_array().unwrap().iter().filter(|a| a["action"] == "alter_configs").count(), 1);
+    tk(&["topics", "apply", "-f", fp]).ok();
+    tk(&["topics", "check", "-f", fp]).ok();
+
+    // create-all dry run prints the TDA architecture plan.
+    let all = tk(&["topics", "create-all", "--dry-run"]).ok();
+    assert!(all.stdout().contains("tda_jobs") || all.stdout().contains("no changes"), "{}", all.dump());
+
+    for t in ["a", "b"] {
+        tk(&["topics", "delete", &format!("{p}-{t}"), "--yes"]).ok();
+    }
+}
+
+#[test]
+fn groups_backup_restore_and_completions() {
+    let t = unique("grp");
+    let g = unique("grp-g");
+    tk(&["topics", "create", &t, "partitions=2,replication-factor=3"]).ok();
+    tk(&["topics", "produce", &t, "m", "--partition", "0", "-c", "5"]).ok();
+    tk(&["topics", "produce", &t, "m", "--partition", "1", "-c", "5"]).ok();
+    tk(&["topics", "consume", &t, "10", "--group", &g]).ok();
+    let list = tk(&["groups", "list", "-o", "json"]).ok().json();
+    assert!(list.as_array().unwrap().iter().any(|r| r["group"] == g.as_str()));
+    let lag = || tk(&["groups", "describe", &g, "-o", "json"]).ok().json()["total_lag"].clone();
+    assert_eq!(lag(), 0);
+    let table = tk(&["groups", "describe", &g]).ok();
+    assert!(table.stdout().contains("Total lag: 0"), "{}", table.dump());
+
+    let dry = tk(&["groups", "reset", &g, "--to", "earliest"]).ok();
+    assert!(dry.stdout().contains("dry run"), "{}", dry.dump());
+    assert_eq!(lag(), 0);
+    tk(&["groups", "reset", &g, "--to", "earliest", "--execute"]).ok();
+    assert_eq!(lag(), 10);
+    tk(&["groups", "reset", &g, "--to", "shift:2", "--execute", "-t", &t]).ok();
+    assert_eq!(lag(), 6);
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("backup.json");
+    let fp = f.to_str().unwrap();
+    tk(&["backup", fp]).ok();
+    let full: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    assert_eq!(full["version"], 1);
+    // Keep this test's topic and group only (the cluster is shared).
+    let mut mine = full.clone();
+    mine["topics"] = serde_json::Value::Array(
+        full["topics"].as_array().unwrap().iter().filter(|x| x["name"] == t.as_str()).cloned().collect(),
+    );
+    mine["groups"] = serde_json::Value::Array(
+        full["groups"].as_array().unwrap().iter().filter(|x| x["group"] == g.as_str()).cloned().collect(),
+    );
+    std::fs::write(&f, serde_json::to_string_pretty(&mine).unwrap()).unwrap();
+    let before = tk(&["topics", "describe", &t, "-o", "json"]).ok().json();
+    tk(&["topics", "check", "-f", fp]).ok();
+
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+    tk(&["groups", "delete", &g, "--yes"]).ok();
+    let r = tk(&["restore", fp]).ok();
+    assert!(r.stdout().contains("created"), "{}", r.dump());
+    let after = tk(&["topics", "describe", &t, "-o", "json"]).ok().json();
+    assert_eq!(after["partitions"].as_array().unwrap().len(), before["partitions"].as_array().unwrap().len());
+    assert_eq!(after["replication_factor"], before["replication_factor"]);
+    let d = tk(&["groups", "describe", &g, "-o", "json"]).ok().json();
+    let committed: Vec<i64> = d["partitions"].as_array().unwrap().iter().map(|p| p["committed"].as_i64().unwrap()).collect();
+    assert_eq!(committed, [2, 2]);
+
+    tk(&["groups", "delete", &g, "--yes"]).ok();
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+
+    let c = tk(&["completions", "bash"]).ok();
+    assert!(c.stdout().contains("tda-kafka") && c.stdout().contains("topics"), "{}", c.dump());
+}

@@ -253,7 +253,11 @@ impl Admin {
                     configs: s.topic_configs(),
                 })
                 .collect();
-            for (spec, r) in backup.topics.iter().zip(self.create_topics(&creates).await?) {
+            for (spec, r) in backup
+                .topics
+                .iter()
+                .zip(self.create_topics(&creates).await?)
+            {
                 let status = match r {
                     Ok(_) => EnsureOutcome::Created.as_str().to_owned(),
                     Err(AdminError::Topic {
@@ -290,10 +294,9 @@ impl Admin {
         loop {
             let topics = self.topics_metadata().await?;
             let ready = names.iter().all(|n| {
-                topics
-                    .iter()
-                    .find(|t| &t.name == n)
-                    .is_some_and(|t| !t.partitions.is_empty() && t.partitions.iter().all(|p| !p.offline()))
+                topics.iter().find(|t| &t.name == n).is_some_and(|t| {
+                    !t.partitions.is_empty() && t.partitions.iter().all(|p| !p.offline())
+                })
             });
             if ready || tokio::time::Instant::now() >= deadline {
                 return Ok(());
@@ -311,13 +314,23 @@ mod tests {
     #[test]
     fn malformed_backup_names_file_and_field() {
         let p = Path::new("/tmp/b.yaml");
-        let e = Backup::parse("version: 1\ntopics:\n  - name: x\n    partitions: many\n    cleanup_policy: delete\n", p)
-            .unwrap_err();
+        let e = Backup::parse(
+            "version: 1\ntopics:\n  - name: x\n    partitions: many\n    cleanup_policy: delete\n",
+            p,
+        )
+        .unwrap_err();
         let s = e.to_string();
-        assert!(s.contains("/tmp/b.yaml") && s.contains("topics[0].partitions"), "{s}");
+        assert!(
+            s.contains("/tmp/b.yaml") && s.contains("topics[0].partitions"),
+            "{s}"
+        );
         let e = Backup::parse("version: 7\n", p).unwrap_err();
         assert!(e.to_string().contains("version"), "{e}");
-        let e = Backup::parse("version: 1\ntopics:\n  - name: 'a b'\n    partitions: 1\n    cleanup_policy: delete\n", p).unwrap_err();
+        let e = Backup::parse(
+            "version: 1\ntopics:\n  - name: 'a b'\n    partitions: 1\n    cleanup_policy: delete\n",
+            p,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("topics[0].name"), "{e}");
     }
 

@@ -168,7 +168,8 @@ pub fn decode_assignment(bytes: &[u8]) -> Option<Vec<TopicPartitions>> {
             self.take(2).map(|b| i16::from_be_bytes([b[0], b[1]]))
         }
         fn i32(&mut self) -> Option<i32> {
-            self.take(4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            self.take(4)
+                .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
         }
     }
     if bytes.is_empty() {
@@ -439,8 +440,8 @@ impl Admin {
             }
             let g = group.to_owned();
             self.with_consumer(Some(group), move |c| {
-                c.commit(&tpl, CommitMode::Sync).map_err(|e| {
-                    match e.rdkafka_error_code() {
+                c.commit(&tpl, CommitMode::Sync)
+                    .map_err(|e| match e.rdkafka_error_code() {
                         Some(
                             code @ (RDKafkaErrorCode::UnknownMemberId
                             | RDKafkaErrorCode::IllegalGeneration
@@ -454,8 +455,7 @@ impl Admin {
                             operation: "commit offsets",
                             source: e,
                         },
-                    }
-                })
+                    })
             })
             .await?;
             let topics_done: Vec<String> = rows
@@ -543,9 +543,18 @@ mod tests {
 
     #[test]
     fn reset_specs_parse() {
-        assert_eq!("earliest".parse::<ResetSpec>().unwrap(), ResetSpec::Earliest);
-        assert_eq!("offset:42".parse::<ResetSpec>().unwrap(), ResetSpec::Offset(42));
-        assert_eq!("shift:-3".parse::<ResetSpec>().unwrap(), ResetSpec::ShiftBy(-3));
+        assert_eq!(
+            "earliest".parse::<ResetSpec>().unwrap(),
+            ResetSpec::Earliest
+        );
+        assert_eq!(
+            "offset:42".parse::<ResetSpec>().unwrap(),
+            ResetSpec::Offset(42)
+        );
+        assert_eq!(
+            "shift:-3".parse::<ResetSpec>().unwrap(),
+            ResetSpec::ShiftBy(-3)
+        );
         assert_eq!(
             "timestamp:1700000000000".parse::<ResetSpec>().unwrap(),
             ResetSpec::Timestamp(1_700_000_000_000)

@@ -55,8 +55,8 @@ pub use groups::{
     ResetRow, ResetSpec, TopicPartitions,
 };
 pub use health::{HealthReport, PartitionProblem};
-pub use meta::{is_internal_topic, validate_topic_name, ConfigValue, PartitionInfo, TopicInfo};
 pub use messages::{ConsumeOptions, ConsumedMessage, Delivered, ProduceRequest, StartAt};
+pub use meta::{is_internal_topic, validate_topic_name, ConfigValue, PartitionInfo, TopicInfo};
 pub use metrics::{MetricsReport, PartitionMetrics, TopicMetrics};
 pub use offsets::Tp;
 pub use plan::{validate_specs, ActionOutcome, ApplyReport, ConfigChange, Plan, PlanAction};

@@ -94,9 +94,8 @@ impl Admin {
         let mut cfg = self.config.clone();
         cfg.set("acks", "all");
         cfg.set("message.timeout.ms", self.timeout.as_millis().to_string());
-        let producer: FutureProducer = cfg
-            .create()
-            .map_err(AdminError::kafka("create producer"))?;
+        let producer: FutureProducer =
+            cfg.create().map_err(AdminError::kafka("create producer"))?;
         let mut out = Vec::new();
         for _ in 0..req.count.max(1) {
             let mut headers = OwnedHeaders::new();
@@ -171,9 +170,7 @@ impl Admin {
             "group.id",
             opts.group.as_deref().unwrap_or("tda-kafka-consume"),
         );
-        let consumer: BaseConsumer = cfg
-            .create()
-            .map_err(AdminError::kafka("create consumer"))?;
+        let consumer: BaseConsumer = cfg.create().map_err(AdminError::kafka("create consumer"))?;
         let topic = opts.topic.clone();
         let group = opts.group.is_some();
         let start = opts.start;
@@ -200,9 +197,7 @@ impl Admin {
                     tpl.add_partition_offset(&topic, *p, off)
                         .map_err(AdminError::kafka("assign"))?;
                 }
-                consumer
-                    .assign(&tpl)
-                    .map_err(AdminError::kafka("assign"))?;
+                consumer.assign(&tpl).map_err(AdminError::kafka("assign"))?;
             }
             let mut eof = std::collections::BTreeSet::new();
             let mut seen = 0usize;
@@ -214,7 +209,11 @@ impl Admin {
                 if !follow && eof.len() >= partitions.len() {
                     break;
                 }
-                if !follow && group && eof.is_empty() && seen == 0 && started.elapsed() > timeout * 3
+                if !follow
+                    && group
+                    && eof.is_empty()
+                    && seen == 0
+                    && started.elapsed() > timeout * 3
                 {
                     break;
                 }
@@ -253,9 +252,7 @@ impl Admin {
                             timestamp: m.timestamp().to_millis(),
                             key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
                             headers,
-                            value: m
-                                .payload()
-                                .map(|v| String::from_utf8_lossy(v).into_owned()),
+                            value: m.payload().map(|v| String::from_utf8_lossy(v).into_owned()),
                         };
                         if group {
                             consumer

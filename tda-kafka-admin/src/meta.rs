@@ -204,7 +204,11 @@ impl Admin {
                 .iter()
                 .map(|e| ConfigValue {
                     name: e.name.clone(),
-                    value: if e.is_sensitive { None } else { e.value.clone() },
+                    value: if e.is_sensitive {
+                        None
+                    } else {
+                        e.value.clone()
+                    },
                     is_default: e.is_default || !matches!(e.source, ConfigSource::DynamicTopic),
                     source: source_name(&e.source).to_owned(),
                     read_only: e.is_read_only,

@@ -128,7 +128,12 @@ impl Admin {
         };
         let filter: Vec<(String, Vec<i32>)> = topics
             .iter()
-            .map(|t| (t.name.clone(), t.partitions.iter().map(|p| p.partition).collect()))
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    t.partitions.iter().map(|p| p.partition).collect(),
+                )
+            })
             .collect();
         let calls = brokers.iter().map(|b| {
             let addr = format!("{}:{}", b.host, b.port);

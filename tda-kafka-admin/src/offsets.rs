@@ -23,7 +23,8 @@ impl Admin {
             Some(g) => cfg.set("group.id", g),
             None => cfg.set("group.id", "tda-kafka-admin-offsets"),
         };
-        cfg.create().map_err(AdminError::kafka("create helper consumer"))
+        cfg.create()
+            .map_err(AdminError::kafka("create helper consumer"))
     }
 
     /// Runs a blocking librdkafka call on a helper consumer off the async runtime.

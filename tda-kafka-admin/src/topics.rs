@@ -315,8 +315,9 @@ impl Admin {
             return Err(AdminError::Refused {
                 operation: "delete",
                 target: topic.to_owned(),
-                reason: "topic deletion is disabled in this profile (KAFKA_DELETE_TOPIC_ENABLE=false)"
-                    .into(),
+                reason:
+                    "topic deletion is disabled in this profile (KAFKA_DELETE_TOPIC_ENABLE=false)"
+                        .into(),
             });
         }
         self.topic_metadata(topic).await?;
@@ -345,7 +346,12 @@ impl Admin {
     async fn wait_until_gone(&self, topic: &str) -> Result<()> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut wait = std::time::Duration::from_millis(20);
-        while self.topics_metadata().await?.iter().any(|t| t.name == topic) {
+        while self
+            .topics_metadata()
+            .await?
+            .iter()
+            .any(|t| t.name == topic)
+        {
             if tokio::time::Instant::now() >= deadline {
                 break;
             }
@@ -398,7 +404,9 @@ impl Admin {
                         })
                         .collect::<Vec<_>>()
                         .join(", "),
-                    message.map(|m| format!("; broker: {m}")).unwrap_or_default()
+                    message
+                        .map(|m| format!("; broker: {m}"))
+                        .unwrap_or_default()
                 )),
             });
         }
@@ -475,8 +483,8 @@ mod tests {
 
     #[test]
     fn seed_create_syntax_parses() {
-        let t = CreateTopic::parse("my_topic", &["partitions=5,replication-factor=3".into()])
-            .unwrap();
+        let t =
+            CreateTopic::parse("my_topic", &["partitions=5,replication-factor=3".into()]).unwrap();
         assert_eq!(t.partitions, Some(5));
         assert_eq!(t.replication_factor, Some(3));
         assert!(t.configs.is_empty());

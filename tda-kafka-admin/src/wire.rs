@@ -150,8 +150,7 @@ impl WireConn {
                 ),
             ));
         }
-        let resp =
-            R::Response::decode(&mut bytes, version).map_err(|e| wire_err(&self.addr, e))?;
+        let resp = R::Response::decode(&mut bytes, version).map_err(|e| wire_err(&self.addr, e))?;
         if bytes.has_remaining() {
             tracing::debug!(broker = %self.addr, left = bytes.remaining(), "trailing bytes in response");
         }
@@ -160,7 +159,10 @@ impl WireConn {
 }
 
 /// Cluster id and controller id from a `Metadata` request without topics.
-pub(crate) async fn controller(addrs: &[String], timeout: Duration) -> Result<(Option<String>, i32)> {
+pub(crate) async fn controller(
+    addrs: &[String],
+    timeout: Duration,
+) -> Result<(Option<String>, i32)> {
     let mut last = None;
     for addr in addrs {
         match controller_from(addr, timeout).await {
@@ -175,10 +177,7 @@ async fn controller_from(addr: &str, timeout: Duration) -> Result<(Option<String
     let mut conn = WireConn::connect(addr, timeout).await?;
     let req = MetadataRequest::default().with_topics(Some(Vec::new()));
     let resp: MetadataResponse = conn.send(req).await?;
-    Ok((
-        resp.cluster_id.map(|s| s.to_string()),
-        resp.controller_id.0,
-    ))
+    Ok((resp.cluster_id.map(|s| s.to_string()), resp.controller_id.0))
 }
 
 /// Bytes on disk per (topic, partition) on one broker, summed over its log dirs.
@@ -224,8 +223,6 @@ pub(crate) async fn log_dir_sizes(
 pub(crate) fn plaintext(security_protocol: Option<&str>) -> bool {
     security_protocol.is_none_or(|p| p.eq_ignore_ascii_case("plaintext"))
 }
-
-
 
 /// IncrementalAlterConfigs on one topic: `Some(v)` sets, `None` deletes the
 /// override. Returns the broker's error code and message when it rejects it.

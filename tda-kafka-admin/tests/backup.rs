@@ -26,12 +26,14 @@ async fn backup_delete_reset_restore_round_trip() {
     let group = common::unique("bak-group");
     let t = CreateTopic::parse(
         &topic,
-        &["partitions=3,replication-factor=3,cleanup.policy=compact,delete".into(),
-          "retention.ms=86400000,max.message.bytes=200000".into()],
+        &[
+            "partitions=3,replication-factor=3,cleanup.policy=compact,delete".into(),
+            "retention.ms=86400000,max.message.bytes=200000".into(),
+        ],
     )
     .unwrap();
     admin.create_topic(&t).await.unwrap();
-    admin.wait_for_topics(&[topic.clone()]).await.unwrap();
+    admin.wait_for_topics(std::slice::from_ref(&topic)).await.unwrap();
     for p in 0..3 {
         common::produce_n(&admin, &topic, p, 5).await;
     }
@@ -42,14 +44,25 @@ async fn backup_delete_reset_restore_round_trip() {
         .collect();
     admin.set_offsets(&group, &offsets).await.unwrap();
     let before = admin.describe_topic(&topic).await.unwrap();
-    let committed_before = admin.committed_offsets(&group, &[topic.clone()]).await.unwrap();
+    let committed_before = admin
+        .committed_offsets(&group, std::slice::from_ref(&topic))
+        .await
+        .unwrap();
     assert_eq!(committed_before, offsets);
 
     let full = admin.backup().await.unwrap();
     // Keep only this test's topic and group (the cluster is shared).
     let mine = Backup {
-        topics: full.topics.into_iter().filter(|t| t.name == topic).collect(),
-        groups: full.groups.into_iter().filter(|g| g.group == group).collect(),
+        topics: full
+            .topics
+            .into_iter()
+            .filter(|t| t.name == topic)
+            .collect(),
+        groups: full
+            .groups
+            .into_iter()
+            .filter(|g| g.group == group)
+            .collect(),
         ..full
     };
     assert_eq!(mine.topics.len(), 1);
@@ -79,12 +92,18 @@ async fn backup_delete_reset_restore_round_trip() {
     let after = admin.describe_topic(&topic).await.unwrap();
     assert_eq!(shape(&after), shape(&before));
     assert_eq!(
-        admin.committed_offsets(&group, &[topic.clone()]).await.unwrap(),
+        admin
+            .committed_offsets(&group, std::slice::from_ref(&topic))
+            .await
+            .unwrap(),
         committed_before
     );
     // Restoring twice leaves existing topics alone.
     let again = admin.restore(&mine).await.unwrap();
-    assert_eq!(again.topics, vec![(topic.clone(), "already_exists".to_owned())]);
+    assert_eq!(
+        again.topics,
+        vec![(topic.clone(), "already_exists".to_owned())]
+    );
     admin.delete_group(&group).await.unwrap();
     admin.delete_topic(&topic, true).await.unwrap();
 }
@@ -104,7 +123,9 @@ async fn produce_and_consume_with_key_headers_offsets_and_groups() {
     };
     let sent = admin.produce(&req).await.unwrap();
     assert_eq!(
-        sent.iter().map(|d| (d.partition, d.offset)).collect::<Vec<_>>(),
+        sent.iter()
+            .map(|d| (d.partition, d.offset))
+            .collect::<Vec<_>>(),
         [(1, 0), (1, 1), (1, 2), (1, 3)]
     );
     let read = |start, max, group: Option<String>| {
@@ -134,7 +155,10 @@ async fn produce_and_consume_with_key_headers_offsets_and_groups() {
     let all = read(StartAt::Beginning, None, None).await;
     assert_eq!(all.len(), 4);
     assert_eq!(all[0].key.as_deref(), Some("job-1"));
-    assert_eq!(all[0].headers, vec![("source".to_owned(), "test".to_owned())]);
+    assert_eq!(
+        all[0].headers,
+        vec![("source".to_owned(), "test".to_owned())]
+    );
     assert_eq!(all[0].value.as_deref(), Some("{\"n\":1}"));
     assert!(all[0].timestamp.is_some());
     let from2 = read(StartAt::Offset(2), None, None).await;

@@ -18,13 +18,17 @@ fn consume_m_per_partition(topic: &str, group: &str, partitions: i32, m: i64) {
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
     }
     c.assign(&tpl).unwrap();
     let mut seen = vec![0i64; partitions as usize];
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while seen.iter().any(|s| *s < m) {
-        assert!(std::time::Instant::now() < deadline, "consumed only {seen:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "consumed only {seen:?}"
+        );
         if let Some(Ok(msg)) = c.poll(Duration::from_millis(200)) {
             let p = msg.partition() as usize;
             if seen[p] < m {
@@ -63,7 +67,12 @@ async fn lag_is_exactly_n_minus_m_and_reset_moves_offsets_only_with_execute() {
         assert_eq!(p.lag, Some(n as i64 - m));
     }
     assert_eq!(d.total_lag, 3 * (n as i64 - m));
-    assert!(admin.list_groups().await.unwrap().iter().any(|g| g.group == group));
+    assert!(admin
+        .list_groups()
+        .await
+        .unwrap()
+        .iter()
+        .any(|g| g.group == group));
 
     // An independent client reads the same committed offsets.
     let peer = common::peer(&["committed", &group, &topic]);
@@ -77,7 +86,10 @@ async fn lag_is_exactly_n_minus_m_and_reset_moves_offsets_only_with_execute() {
         .await
         .unwrap();
     assert!(!dry.executed);
-    assert!(dry.partitions.iter().all(|r| r.current == Some(m) && r.target == 0));
+    assert!(dry
+        .partitions
+        .iter()
+        .all(|r| r.current == Some(m) && r.target == 0));
     let peer = common::peer(&["committed", &group, &topic]);
     assert_eq!(peer["0"], serde_json::json!(m));
 
@@ -91,16 +103,22 @@ async fn lag_is_exactly_n_minus_m_and_reset_moves_offsets_only_with_execute() {
         assert_eq!(peer[p.to_string()], serde_json::json!(0));
     }
     admin
-        .reset_offsets(&group, &[topic.clone()], ResetSpec::ShiftBy(3), true)
+        .reset_offsets(&group, std::slice::from_ref(&topic), ResetSpec::ShiftBy(3), true)
         .await
         .unwrap();
     let d = admin.describe_group(&group).await.unwrap();
-    assert!(d.partitions.iter().all(|p| p.committed == Some(3)), "{d:#?}");
+    assert!(
+        d.partitions.iter().all(|p| p.committed == Some(3)),
+        "{d:#?}"
+    );
     let r = admin
         .reset_offsets(&group, &[], ResetSpec::Offset(1000), true)
         .await
         .unwrap();
-    assert!(r.partitions.iter().all(|p| p.target == n as i64), "clamped to log end");
+    assert!(
+        r.partitions.iter().all(|p| p.target == n as i64),
+        "clamped to log end"
+    );
     let r = admin
         .reset_offsets(&group, &[], ResetSpec::Timestamp(0), true)
         .await
@@ -140,17 +158,23 @@ async fn reset_is_refused_while_the_group_has_members() {
         if c.assignment().map(|a| a.count()).unwrap_or(0) > 0 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "consumer never joined");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "consumer never joined"
+        );
     }
     let d = admin.describe_group(&group).await.unwrap();
     assert_eq!(d.members.len(), 1, "{d:#?}");
     assert_eq!(d.members[0].assignment[0].topic, topic);
     assert_eq!(d.members[0].assignment[0].partitions, vec![0]);
     let e = admin
-        .reset_offsets(&group, &[topic.clone()], ResetSpec::Earliest, true)
+        .reset_offsets(&group, std::slice::from_ref(&topic), ResetSpec::Earliest, true)
         .await
         .unwrap_err();
-    assert!(matches!(e, AdminError::GroupActive { members: 1, .. }), "{e}");
+    assert!(
+        matches!(e, AdminError::GroupActive { members: 1, .. }),
+        "{e}"
+    );
     let e = admin.delete_group(&group).await.unwrap_err();
     assert!(matches!(e, AdminError::GroupActive { .. }), "{e}");
     drop(c);

@@ -87,13 +87,26 @@ async fn plan_apply_check_after_a_manual_retention_change() {
     assert_eq!(na, ["partitions 3 -> 2", "replication factor 3 -> 2"]);
     let report = admin.apply(&specs, &plan, false, true).await.unwrap();
     assert!(report.success(), "{report:#?}");
-    assert!(report.after.has_drift(), "not-applicable differences remain drift");
+    assert!(
+        report.after.has_drift(),
+        "not-applicable differences remain drift"
+    );
     assert_eq!(
-        admin.topic_metadata(&specs[1].name).await.unwrap().partitions.len(),
+        admin
+            .topic_metadata(&specs[1].name)
+            .await
+            .unwrap()
+            .partitions
+            .len(),
         4
     );
     assert_eq!(
-        admin.topic_metadata(&specs[0].name).await.unwrap().partitions.len(),
+        admin
+            .topic_metadata(&specs[0].name)
+            .await
+            .unwrap()
+            .partitions
+            .len(),
         3
     );
 
@@ -121,10 +134,10 @@ async fn unmanaged_topics_are_listed_and_pruned_only_when_asked() {
         .actions
         .iter()
         .any(|a| matches!(a, PlanAction::Delete { topic } if *topic == extra)));
-    assert!(!pruning
-        .actions
-        .iter()
-        .any(|a| a.topic().starts_with("__")), "internal topics are never managed");
+    assert!(
+        !pruning.actions.iter().any(|a| a.topic().starts_with("__")),
+        "internal topics are never managed"
+    );
     admin.delete_topic(&extra, true).await.unwrap();
 }
 
@@ -144,7 +157,14 @@ async fn a_failing_action_is_reported_not_hidden() {
     let failed: Vec<_> = report.outcomes.iter().filter(|o| !o.ok).collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].action.topic(), bad.name);
-    assert!(failed[0].error.as_deref().unwrap().contains("retention.bytes=lots"));
-    assert!(report.outcomes.iter().any(|o| o.ok && o.action.topic() == good.name));
+    assert!(failed[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("retention.bytes=lots"));
+    assert!(report
+        .outcomes
+        .iter()
+        .any(|o| o.ok && o.action.topic() == good.name));
     admin.delete_topic(&good.name, true).await.unwrap();
 }

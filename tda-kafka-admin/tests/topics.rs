@@ -10,17 +10,22 @@ async fn create_describe_update_grow_delete() {
     let name = common::unique("crud");
     let t = CreateTopic::parse(
         &name,
-        &["partitions=2,replication-factor=3".into(), "cleanup.policy=compact".into()],
+        &[
+            "partitions=2,replication-factor=3".into(),
+            "cleanup.policy=compact".into(),
+        ],
     )
     .unwrap();
     admin.create_topic(&t).await.unwrap();
-    admin.wait_for_topics(&[name.clone()]).await.unwrap();
+    admin.wait_for_topics(std::slice::from_ref(&name)).await.unwrap();
 
     let listed = admin.list_topics(false).await.unwrap();
     assert!(listed.iter().any(|t| t.name == name && t.partitions == 2));
     assert!(listed.iter().all(|t| !t.internal));
     let all = admin.list_topics(true).await.unwrap();
-    assert!(all.iter().any(|t| t.name == "__consumer_offsets" && t.internal));
+    assert!(all
+        .iter()
+        .any(|t| t.name == "__consumer_offsets" && t.internal));
 
     admin
         .update_topic_configs(&name, &[("retention.ms".into(), Some("1209600000".into()))])
@@ -37,7 +42,10 @@ async fn create_describe_update_grow_delete() {
         .collect();
     assert!(set.contains(&("cleanup.policy", "compact")), "{set:?}");
     assert!(set.contains(&("retention.ms", "1209600000")), "{set:?}");
-    assert!(d.configs.iter().any(|c| c.name == "segment.bytes" && c.is_default));
+    assert!(d
+        .configs
+        .iter()
+        .any(|c| c.name == "segment.bytes" && c.is_default));
 
     // An independent client sees the same partitions, leaders, replicas, ISR and configs.
     let peer = common::peer(&["describe", &name]);
@@ -55,13 +63,19 @@ async fn create_describe_update_grow_delete() {
         .update_topic_configs(&name, &[("retention.ms".into(), None)])
         .await
         .unwrap();
-    let after = admin.topic_overrides(&[name.clone()]).await.unwrap();
-    assert_eq!(after[&name].get("cleanup.policy").map(String::as_str), Some("compact"));
+    let after = admin.topic_overrides(std::slice::from_ref(&name)).await.unwrap();
+    assert_eq!(
+        after[&name].get("cleanup.policy").map(String::as_str),
+        Some("compact")
+    );
     assert!(!after[&name].contains_key("retention.ms"));
 
     admin.add_partitions(&name, 4).await.unwrap();
-    admin.wait_for_topics(&[name.clone()]).await.unwrap();
-    assert_eq!(admin.topic_metadata(&name).await.unwrap().partitions.len(), 4);
+    admin.wait_for_topics(std::slice::from_ref(&name)).await.unwrap();
+    assert_eq!(
+        admin.topic_metadata(&name).await.unwrap().partitions.len(),
+        4
+    );
     let shrink = admin.add_partitions(&name, 3).await.unwrap_err();
     assert!(shrink.is_invalid_input(), "{shrink}");
 
@@ -80,7 +94,10 @@ async fn bad_input_is_reported_with_its_subject() {
     let missing = common::unique("missing");
     let e = admin.describe_topic(&missing).await.unwrap_err();
     assert!(e.to_string().contains(&missing) && e.is_not_found(), "{e}");
-    let e = admin.delete_topic("__consumer_offsets", true).await.unwrap_err();
+    let e = admin
+        .delete_topic("__consumer_offsets", true)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("internal"), "{e}");
 
     // Broker rejects the value: the error names the key.
@@ -116,7 +133,12 @@ async fn metrics_agree_with_an_independent_client() {
     let peer = common::peer(&["watermarks", &name]);
     for p in &t.partitions {
         let w = &peer[p.partition.to_string()];
-        assert_eq!(serde_json::json!([p.earliest, p.latest]), *w, "partition {}", p.partition);
+        assert_eq!(
+            serde_json::json!([p.earliest, p.latest]),
+            *w,
+            "partition {}",
+            p.partition
+        );
         assert!(!p.under_replicated && !p.offline);
         assert_eq!(p.replicas.len(), 3);
     }

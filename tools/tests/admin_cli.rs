@@ -81,12 +81,7 @@ fn tk_stdin(args: &[&str], stdin: Option<&str>) -> Run {
     let mut child = cmd.spawn().expect("spawn tda-kafka");
     if let Some(s) = stdin {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(s.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
     Run { out, args: all }
@@ -107,13 +102,25 @@ fn topic_lifecycle_through_the_cli() {
         .unwrap_or_else(|| panic!("{t} not listed"));
     assert_eq!(row["partitions"], 5);
     assert_eq!(row["replication_factor"], 3);
-    assert!(!list.as_array().unwrap().iter().any(|r| r["name"] == "__consumer_offsets"));
+    assert!(!list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "__consumer_offsets"));
     let all = tk(&["topics", "list", "--all"]).ok();
-    assert!(all.stdout().contains("__consumer_offsets"), "{}", all.dump());
+    assert!(
+        all.stdout().contains("__consumer_offsets"),
+        "{}",
+        all.dump()
+    );
 
     tk(&["topics", "update", &t, "retention.ms=1209600000"]).ok();
     let d = tk(&["topics", "describe", &t]).ok();
-    assert!(d.stdout().contains("Partitions: 5  ReplicationFactor: 3"), "{}", d.dump());
+    assert!(
+        d.stdout().contains("Partitions: 5  ReplicationFactor: 3"),
+        "{}",
+        d.dump()
+    );
     assert!(
         d.stdout()
             .lines()
@@ -130,17 +137,52 @@ fn topic_lifecycle_through_the_cli() {
     assert_eq!(j["partitions"].as_array().unwrap().len(), 6);
 
     // Produce from the argument, stdin and a file; consume with everything printed.
-    tk(&["topics", "produce", &t, "hello", "-k", "k1", "-H", "h=v", "--partition", "2", "-c", "2"]).ok();
-    tk_stdin(&["topics", "produce", &t, "--partition", "2"], Some("from-stdin\n")).ok();
+    tk(&[
+        "topics",
+        "produce",
+        &t,
+        "hello",
+        "-k",
+        "k1",
+        "-H",
+        "h=v",
+        "--partition",
+        "2",
+        "-c",
+        "2",
+    ])
+    .ok();
+    tk_stdin(
+        &["topics", "produce", &t, "--partition", "2"],
+        Some("from-stdin\n"),
+    )
+    .ok();
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("msg.txt");
     std::fs::write(&f, "from-file").unwrap();
-    tk(&["topics", "produce", &t, "--file", f.to_str().unwrap(), "--partition", "2"]).ok();
+    tk(&[
+        "topics",
+        "produce",
+        &t,
+        "--file",
+        f.to_str().unwrap(),
+        "--partition",
+        "2",
+    ])
+    .ok();
     let out = tk(&["topics", "consume", &t, "4"]).ok();
     let s = out.stdout();
     assert_eq!(s.lines().count(), 4, "{}", out.dump());
-    assert!(s.contains("partition=2 offset=0 timestamp="), "{}", out.dump());
-    assert!(s.contains("key=k1 headers=h=v value=hello"), "{}", out.dump());
+    assert!(
+        s.contains("partition=2 offset=0 timestamp="),
+        "{}",
+        out.dump()
+    );
+    assert!(
+        s.contains("key=k1 headers=h=v value=hello"),
+        "{}",
+        out.dump()
+    );
     assert!(s.contains("value=from-stdin"), "{}", out.dump());
     assert!(s.contains("value=from-file"), "{}", out.dump());
     let from = tk(&["topics", "consume", &t, "--offset", "3", "-o", "json"]).ok();
@@ -155,7 +197,10 @@ fn topic_lifecycle_through_the_cli() {
     let m = tk(&["topics", "metrics", &t, "-o", "json"]).ok().json();
     assert_eq!(m["topics"][0]["messages"], 4);
     let p2 = &m["topics"][0]["partitions"][2];
-    assert_eq!((p2["earliest"].clone(), p2["latest"].clone()), (0.into(), 4.into()));
+    assert_eq!(
+        (p2["earliest"].clone(), p2["latest"].clone()),
+        (0.into(), 4.into())
+    );
     assert!(p2["size_bytes"].as_i64().unwrap() > 0);
     let mt = tk(&["topics", "metrics", &t]).ok();
     assert!(mt.stdout().contains("4 messages"), "{}", mt.dump());
@@ -164,7 +209,11 @@ fn topic_lifecycle_through_the_cli() {
     let refused = tk(&["topics", "delete", &t]).fails(1);
     assert!(refused.stderr().contains("--yes"), "{}", refused.dump());
     let internal = tk(&["topics", "delete", "__consumer_offsets", "--yes"]).fails(1);
-    assert!(internal.stderr().contains("internal"), "{}", internal.dump());
+    assert!(
+        internal.stderr().contains("internal"),
+        "{}",
+        internal.dump()
+    );
     let prod = tk(&["topics", "delete", &t, "--yes", "-e", "production"]).fails(1);
     assert!(prod.stderr().contains("disabled"), "{}", prod.dump());
     tk(&["topics", "delete", &t, "--yes"]).ok();
@@ -176,7 +225,11 @@ fn topic_lifecycle_through_the_cli() {
 #[test]
 fn bad_input_exits_1_with_a_clear_message() {
     let bad = tk(&["topics", "create", "bad name"]).fails(1);
-    assert!(bad.stderr().contains("invalid topic name"), "{}", bad.dump());
+    assert!(
+        bad.stderr().contains("invalid topic name"),
+        "{}",
+        bad.dump()
+    );
     let t = unique("badcfg");
     let cfg = tk(&["topics", "create", &t, "retention.ms=soon"]).fails(1);
     assert!(cfg.stderr().contains("retention.ms=soon"), "{}", cfg.dump());
@@ -189,7 +242,11 @@ fn bad_input_exits_1_with_a_clear_message() {
     let f = dir.path().join("arch.yaml");
     std::fs::write(&f, "version: 1\ntopics:\n  - name: x\n    partitions: -\n").unwrap();
     let m = tk(&["topics", "plan", "-f", f.to_str().unwrap()]).fails(1);
-    assert!(m.stderr().contains("arch.yaml") && m.stderr().contains("topics[0]"), "{}", m.dump());
+    assert!(
+        m.stderr().contains("arch.yaml") && m.stderr().contains("topics[0]"),
+        "{}",
+        m.dump()
+    );
     let m = tk(&["restore", f.to_str().unwrap()]).fails(1);
     assert!(m.stderr().contains("arch.yaml"), "{}", m.dump());
 
@@ -224,7 +281,11 @@ fn plan_apply_check_with_drift_exit_code() {
     .unwrap();
     let fp = f.to_str().unwrap();
     let plan = tk(&["topics", "plan", "-f", fp]).ok();
-    assert!(plan.stdout().contains(&format!("+ create {p}-a")), "{}", plan.dump());
+    assert!(
+        plan.stdout().contains(&format!("+ create {p}-a")),
+        "{}",
+        plan.dump()
+    );
     let check = tk(&["topics", "check", "-f", fp]).fails(3);
     assert!(check.stderr().contains("drift"), "{}", check.dump());
     let dry = tk(&["topics", "apply", "-f", fp, "--dry-run"]).ok();
@@ -238,13 +299,25 @@ fn plan_apply_check_with_drift_exit_code() {
     tk(&["topics", "update", &format!("{p}-a"), "retention.ms=1000"]).ok();
     let drift = tk(&["topics", "check", "-f", fp, "-o", "json"]).fails(3);
     let j = drift.json();
-    assert_eq!(j["actions"].as_array().unwrap().iter().filter(|a| a["action"] == "alter_configs").count(), 1);
+    assert_eq!(
+        j["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["action"] == "alter_configs")
+            .count(),
+        1
+    );
     tk(&["topics", "apply", "-f", fp]).ok();
     tk(&["topics", "check", "-f", fp]).ok();
 
     // create-all dry run prints the TDA architecture plan.
     let all = tk(&["topics", "create-all", "--dry-run"]).ok();
-    assert!(all.stdout().contains("tda_jobs") || all.stdout().contains("no changes"), "{}", all.dump());
+    assert!(
+        all.stdout().contains("tda_jobs") || all.stdout().contains("no changes"),
+        "{}",
+        all.dump()
+    );
 
     for t in ["a", "b"] {
         tk(&["topics", "delete", &format!("{p}-{t}"), "--yes"]).ok();
@@ -260,7 +333,11 @@ fn groups_backup_restore_and_completions() {
     tk(&["topics", "produce", &t, "m", "--partition", "1", "-c", "5"]).ok();
     tk(&["topics", "consume", &t, "10", "--group", &g]).ok();
     let list = tk(&["groups", "list", "-o", "json"]).ok().json();
-    assert!(list.as_array().unwrap().iter().any(|r| r["group"] == g.as_str()));
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["group"] == g.as_str()));
     let lag = || tk(&["groups", "describe", &g, "-o", "json"]).ok().json()["total_lag"].clone();
     assert_eq!(lag(), 0);
     let table = tk(&["groups", "describe", &g]).ok();
@@ -271,22 +348,45 @@ fn groups_backup_restore_and_completions() {
     assert_eq!(lag(), 0);
     tk(&["groups", "reset", &g, "--to", "earliest", "--execute"]).ok();
     assert_eq!(lag(), 10);
-    tk(&["groups", "reset", &g, "--to", "shift:2", "--execute", "-t", &t]).ok();
+    tk(&[
+        "groups",
+        "reset",
+        &g,
+        "--to",
+        "shift:2",
+        "--execute",
+        "-t",
+        &t,
+    ])
+    .ok();
     assert_eq!(lag(), 6);
 
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("backup.json");
     let fp = f.to_str().unwrap();
     tk(&["backup", fp]).ok();
-    let full: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    let full: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
     assert_eq!(full["version"], 1);
     // Keep this test's topic and group only (the cluster is shared).
     let mut mine = full.clone();
     mine["topics"] = serde_json::Value::Array(
-        full["topics"].as_array().unwrap().iter().filter(|x| x["name"] == t.as_str()).cloned().collect(),
+        full["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["name"] == t.as_str())
+            .cloned()
+            .collect(),
     );
     mine["groups"] = serde_json::Value::Array(
-        full["groups"].as_array().unwrap().iter().filter(|x| x["group"] == g.as_str()).cloned().collect(),
+        full["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["group"] == g.as_str())
+            .cloned()
+            .collect(),
     );
     std::fs::write(&f, serde_json::to_string_pretty(&mine).unwrap()).unwrap();
     let before = tk(&["topics", "describe", &t, "-o", "json"]).ok().json();
@@ -297,15 +397,27 @@ fn groups_backup_restore_and_completions() {
     let r = tk(&["restore", fp]).ok();
     assert!(r.stdout().contains("created"), "{}", r.dump());
     let after = tk(&["topics", "describe", &t, "-o", "json"]).ok().json();
-    assert_eq!(after["partitions"].as_array().unwrap().len(), before["partitions"].as_array().unwrap().len());
+    assert_eq!(
+        after["partitions"].as_array().unwrap().len(),
+        before["partitions"].as_array().unwrap().len()
+    );
     assert_eq!(after["replication_factor"], before["replication_factor"]);
     let d = tk(&["groups", "describe", &g, "-o", "json"]).ok().json();
-    let committed: Vec<i64> = d["partitions"].as_array().unwrap().iter().map(|p| p["committed"].as_i64().unwrap()).collect();
+    let committed: Vec<i64> = d["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["committed"].as_i64().unwrap())
+        .collect();
     assert_eq!(committed, [2, 2]);
 
     tk(&["groups", "delete", &g, "--yes"]).ok();
     tk(&["topics", "delete", &t, "--yes"]).ok();
 
     let c = tk(&["completions", "bash"]).ok();
-    assert!(c.stdout().contains("tda-kafka") && c.stdout().contains("topics"), "{}", c.dump());
+    assert!(
+        c.stdout().contains("tda-kafka") && c.stdout().contains("topics"),
+        "{}",
+        c.dump()
+    );
 }

@@ -40,7 +40,10 @@ async fn delete_batch(bootstrap: &str, names: &[String]) {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     for chunk in refs.chunks(100) {
         let _ = a
-            .delete_topics(chunk, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))))
+            .delete_topics(
+                chunk,
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+            )
             .await;
     }
 }
@@ -50,7 +53,10 @@ async fn main() {
     let bootstrap = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:39092,127.0.0.1:39093,127.0.0.1:39094".into());
-    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
     let mut props = ClientProperties::default();
     props.set("bootstrap.servers", &bootstrap);
     let admin = Admin::connect(&props, Duration::from_secs(30))
@@ -88,7 +94,10 @@ async fn main() {
         let t = Instant::now();
         let p = admin.plan(&specs, false).await.unwrap();
         times.push(t.elapsed());
-        assert!(!p.has_drift(), "architecture drifted during the bench: {p:#?}");
+        assert!(
+            !p.has_drift(),
+            "architecture drifted during the bench: {p:#?}"
+        );
     }
     println!("plan (no changes, 5 TDA topics): {}", stats(times));
 
@@ -113,7 +122,11 @@ async fn main() {
         assert!(res.iter().all(|r| r.is_ok()), "{res:?}");
         delete_batch(&bootstrap, &names).await;
     }
-    println!("create 100 topics in one batch (1 partition, RF {}): {}", brokers.min(3), stats(times));
+    println!(
+        "create 100 topics in one batch (1 partition, RF {}): {}",
+        brokers.min(3),
+        stats(times)
+    );
 
     // 3. lag over 1000 partitions.
     let topic = format!("bench-lag-{stamp}");
@@ -137,7 +150,10 @@ async fn main() {
         times.push(t.elapsed());
         assert_eq!(d.partitions.len(), 1000);
     }
-    println!("group lag over 1000 partitions (describe_group): {}", stats(times));
+    println!(
+        "group lag over 1000 partitions (describe_group): {}",
+        stats(times)
+    );
     admin.delete_group(&group).await.unwrap();
     delete_batch(&bootstrap, &[topic]).await;
     delete_batch(&bootstrap, &created_tda).await;

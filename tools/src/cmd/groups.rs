@@ -136,7 +136,14 @@ pub async fn run(a: GroupsArgs) -> anyhow::Result<()> {
                     })
                     .collect();
                 print_table(
-                    &["TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG", "MEMBER"],
+                    &[
+                        "TOPIC",
+                        "PARTITION",
+                        "COMMITTED",
+                        "LOG-END",
+                        "LAG",
+                        "MEMBER",
+                    ],
                     &rows,
                 );
             })

@@ -23,7 +23,12 @@ use crate::output::{print_table, Format, OutputArgs};
 #[derive(Debug, Clone, Args)]
 pub struct ConnArgs {
     /// Bootstrap servers, `host:port[,host:port...]` (default: from the configuration).
-    #[arg(long = "bootstrap-server", short = 'b', global = true, env = "TDA_KAFKA_BOOTSTRAP")]
+    #[arg(
+        long = "bootstrap-server",
+        short = 'b',
+        global = true,
+        env = "TDA_KAFKA_BOOTSTRAP"
+    )]
     pub bootstrap_server: Option<String>,
     /// Profile: development, staging or production.
     #[arg(long, short = 'e', global = true)]
@@ -245,7 +250,11 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
                             t.name.clone(),
                             t.partitions.to_string(),
                             t.replication_factor.to_string(),
-                            if t.internal { "yes".into() } else { String::new() },
+                            if t.internal {
+                                "yes".into()
+                            } else {
+                                String::new()
+                            },
                         ]
                     })
                     .collect();
@@ -337,10 +346,7 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
                     .split_once('=')
                     .with_context(|| format!("setting {s:?}: expected key=value"))?;
                 let v = v.trim();
-                changes.push((
-                    k.trim().to_owned(),
-                    (!v.is_empty()).then(|| v.to_owned()),
-                ));
+                changes.push((k.trim().to_owned(), (!v.is_empty()).then(|| v.to_owned())));
             }
             let after = admin.update_topic_configs(&topic, &changes).await?;
             println!("updated topic {topic}; configs set on it now:");
@@ -365,7 +371,9 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
             output.print(&plan, print_plan)?;
             if plan.has_drift() {
                 let n = plan.changes().count() + plan.not_applicable().count();
-                return Err(CheckFailed(format!("drift: {n} difference(s) from the architecture")).into());
+                return Err(
+                    CheckFailed(format!("drift: {n} difference(s) from the architecture")).into(),
+                );
             }
             if output.format == Format::Table {
                 println!("no drift");
@@ -411,8 +419,15 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
                 }
                 print_table(
                     &[
-                        "TOPIC", "PARTITION", "EARLIEST", "LATEST", "MESSAGES", "LEADER", "ISR",
-                        "STATE", "SIZE_BYTES",
+                        "TOPIC",
+                        "PARTITION",
+                        "EARLIEST",
+                        "LATEST",
+                        "MESSAGES",
+                        "LEADER",
+                        "ISR",
+                        "STATE",
+                        "SIZE_BYTES",
                     ],
                     &rows,
                 );
@@ -471,7 +486,10 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
             let delivered = admin.produce(&req).await?;
             output.print(&delivered, |d| {
                 for x in d {
-                    println!("sent to {topic} partition {} offset {}", x.partition, x.offset);
+                    println!(
+                        "sent to {topic} partition {} offset {}",
+                        x.partition, x.offset
+                    );
                 }
             })
         }
@@ -528,11 +546,9 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
                             },
                             m.value.as_deref().unwrap_or("")
                         ),
-                        Format::Json => writeln!(
-                            out,
-                            "{}",
-                            serde_json::to_string(&m).unwrap_or_default()
-                        ),
+                        Format::Json => {
+                            writeln!(out, "{}", serde_json::to_string(&m).unwrap_or_default())
+                        }
                         Format::Yaml => write!(
                             out,
                             "---\n{}",
@@ -580,7 +596,10 @@ async fn apply(
                 "{} {}{}",
                 if o.ok { "ok    " } else { "FAILED" },
                 o.action.describe(),
-                o.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                o.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
             );
         }
         let left: Vec<&PlanAction> = r.after.changes().collect();

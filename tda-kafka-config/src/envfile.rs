@@ -76,6 +76,7 @@ fn is_valid_key(k: &str) -> bool {
 /// Parses the text of a `kafka.env` file.
 pub fn parse_env(text: &str) -> ParsedEnv {
     let mut out = ParsedEnv::default();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     while i < lines.len() {

@@ -8,6 +8,32 @@
 //!
 //! Invariant: this crate performs no network IO and does not link librdkafka.
 //! Other crates turn [`ClientProperties`] into an `rdkafka::ClientConfig`.
+//!
+//! Loading is layered — built-in defaults < profile < topics file < env file
+//! < process environment < explicit overrides — and every effective value
+//! keeps its source ([`Provenance`]). Every problem is reported at once in a
+//! [`ValidationReport`]:
+//!
+//! ```
+//! use tda_kafka_config::ConfigLoader;
+//!
+//! let loaded = ConfigLoader::new()
+//!     .env_text("kafka.env", "ENVIRONMENT=production\nKAFKA_HEAP_OPTS=\"-Xmx32g -Xms32g\"\n")
+//!     .load()
+//!     .unwrap();
+//! assert_eq!(loaded.config.heap_flags(), "-Xmx32g -Xms32g");
+//! assert_eq!(loaded.provenance.source("KAFKA_HEAP_OPTS").to_string(), "kafka.env:2");
+//! assert_eq!(loaded.provenance.source("KAFKA_NUM_IO_THREADS").to_string(), "profile production");
+//!
+//! let bad = ConfigLoader::new()
+//!     .env_text("kafka.env", "KAFKA_BROKER_COUNT=three\nKAFKA_BROKR_COUNT=3\n")
+//!     .check();
+//! let shown: Vec<String> = bad.report.errors().map(|i| i.to_string()).collect();
+//! assert_eq!(shown, [
+//!     "kafka.env:1: KAFKA_BROKER_COUNT: invalid value \"three\": expected a positive integer",
+//!     "kafka.env:2: KAFKA_BROKR_COUNT: unknown key (did you mean KAFKA_BROKER_COUNT?)",
+//! ]);
+//! ```
 
 mod cluster;
 mod envfile;

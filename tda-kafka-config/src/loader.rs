@@ -237,18 +237,24 @@ impl ConfigLoader {
     }
 
     /// The process environment (e.g. `std::env::vars()`). Only known keys are
-    /// read; every other variable is ignored.
+    /// read; every other variable is ignored, and so is an empty variable for
+    /// a key that needs a value (`KAFKA_BROKER_COUNT=` in the environment
+    /// means "not set"; for optional keys such as `KAFKA_HEAP_OPTS` it unsets).
     pub fn process_env<I, K, V>(mut self, vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
     {
-        self.process.extend(
-            vars.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .filter(|(k, _)| lookup(k).is_some()),
-        );
+        self.process
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())).filter(
+                |(k, v)| match lookup(k) {
+                    None => false,
+                    Some(key) => {
+                        !v.trim().is_empty() || key.apply(&mut ClusterConfig::default(), v).is_ok()
+                    }
+                },
+            ));
         self
     }
 

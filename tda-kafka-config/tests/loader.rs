@@ -118,3 +118,19 @@ fn unknown_file_keys_are_errors_with_a_suggestion() {
         ]
     );
 }
+
+#[test]
+fn empty_process_variables_mean_unset_unless_the_key_is_optional() {
+    let file = env_file("\u{feff}KAFKA_BROKER_COUNT=1\nKAFKA_DEFAULT_REPLICATION_FACTOR=1\nKAFKA_MIN_INSYNC_REPLICAS=1\nKAFKA_HEAP_OPTS=\"-Xmx1g\"\n");
+    let loaded = ConfigLoader::new()
+        .env_file(file.path())
+        .process_env([("KAFKA_BROKER_COUNT", ""), ("KAFKA_HEAP_OPTS", "")])
+        .load()
+        .unwrap();
+    assert_eq!(loaded.config.broker_count, 1);
+    assert_eq!(loaded.config.heap_opts, None);
+    assert_eq!(
+        loaded.provenance.source("KAFKA_HEAP_OPTS"),
+        Source::ProcessEnv
+    );
+}

@@ -37,6 +37,24 @@ pub struct TopicsFile {
     /// Topics to add, or to replace when the name exists.
     #[serde(default)]
     pub topics: Vec<TopicSpec>,
+    /// The other sections of a backup file (`tda-kafka backup`), accepted so
+    /// that a backup can serve as a topics file; ignored here.
+    #[serde(default, skip_serializing)]
+    created_at_ms: Option<Ignored>,
+    #[serde(default, skip_serializing)]
+    bootstrap: Option<Ignored>,
+    #[serde(default, skip_serializing)]
+    groups: Option<Ignored>,
+}
+
+/// A value that is read and dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ignored;
+
+impl<'de> Deserialize<'de> for Ignored {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Ignored)
+    }
 }
 
 impl TopicsFile {
@@ -45,6 +63,9 @@ impl TopicsFile {
         Self {
             version: TOPICS_FILE_VERSION,
             topics,
+            created_at_ms: None,
+            bootstrap: None,
+            groups: None,
         }
     }
 

@@ -587,3 +587,23 @@ fn topic_issues_point_at_the_topics_file() {
         )]
     );
 }
+
+#[test]
+fn a_backup_file_serves_as_a_topics_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "backup.yaml",
+        "version: 1\ncreated_at_ms: 1700000000000\nbootstrap: 127.0.0.1:19092\ntopics:\n  - {name: restored, partitions: 2, cleanup_policy: compact}\ngroups:\n  - group: g\n    offsets: [{topic: restored, partition: 0, offset: 5}]\n",
+    );
+    let l = ConfigLoader::new().topics_file(&path).load().unwrap();
+    assert_eq!(l.config.topic("restored").unwrap().partitions, 2);
+    // Unknown top-level sections are still errors.
+    let path = write(dir.path(), "typo.yaml", "version: 1\ntopic: []\n");
+    let l = ConfigLoader::new().topics_file(&path).check();
+    assert!(
+        errors(&l.report)[0].contains("unknown field `topic`"),
+        "{}",
+        l.report
+    );
+}

@@ -646,6 +646,16 @@ impl LocalProvider {
                 operation: "create the TDA topics",
                 source,
             })?;
+        // Return only once the topics have leaders, so that clients started
+        // right after `start` find them.
+        let names: Vec<String> = outcomes.iter().map(|(n, _)| n.clone()).collect();
+        admin
+            .wait_for_topics(&names)
+            .await
+            .map_err(|source| ClusterError::Admin {
+                operation: "wait for the TDA topics' leaders",
+                source,
+            })?;
         let created = outcomes
             .iter()
             .filter(|(_, o)| *o == tda_kafka_admin::EnsureOutcome::Created)

@@ -60,14 +60,12 @@ impl ConfigArgs {
 
     /// Loads the configuration; warnings go to stderr, errors fail with the
     /// full list (file:line: KEY: problem).
-    #[allow(dead_code, reason = "the API for start/topics; used as they land")]
     pub fn load(&self) -> anyhow::Result<LoadedConfig> {
         load_with(self.loader())
     }
 }
 
 /// Loads through `loader`, printing warnings to stderr.
-#[allow(dead_code, reason = "the API for start/topics; used as they land")]
 pub fn load_with(loader: ConfigLoader) -> anyhow::Result<LoadedConfig> {
     let loaded = loader.load().context("cannot load the configuration")?;
     for w in loaded.report.warnings() {

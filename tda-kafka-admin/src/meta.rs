@@ -38,7 +38,7 @@ impl PartitionInfo {
 pub struct TopicInfo {
     /// Topic name.
     pub name: String,
-    /// Whether Kafka owns the topic (names starting with `__`).
+    /// Whether it is an internal/system topic (see [`is_internal_topic`]).
     pub internal: bool,
     /// Partitions, sorted by id.
     pub partitions: Vec<PartitionInfo>,
@@ -79,9 +79,12 @@ fn source_name(s: &ConfigSource) -> &'static str {
     }
 }
 
-/// Whether `name` is a Kafka-internal topic.
+/// Whether `name` is an internal or system topic: Kafka's own (`__consumer_offsets`,
+/// `__transaction_state`, ...) and other tools' (`_schemas`, `_tda_kafka_health`,
+/// `_connect-*`), i.e. every name starting with `_`. They are hidden from lists,
+/// never managed by plans and never deleted.
 pub fn is_internal_topic(name: &str) -> bool {
-    name.starts_with("__")
+    name.starts_with('_')
 }
 
 /// Checks Kafka's topic naming rules: 1..=249 characters of `[a-zA-Z0-9._-]`,

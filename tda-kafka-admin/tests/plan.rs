@@ -135,7 +135,7 @@ async fn unmanaged_topics_are_listed_and_pruned_only_when_asked() {
         .iter()
         .any(|a| matches!(a, PlanAction::Delete { topic } if *topic == extra)));
     assert!(
-        !pruning.actions.iter().any(|a| a.topic().starts_with("__")),
+        !pruning.actions.iter().any(|a| a.topic().starts_with('_')),
         "internal topics are never managed"
     );
     admin.delete_topic(&extra, true).await.unwrap();

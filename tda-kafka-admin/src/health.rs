@@ -175,3 +175,54 @@ impl Admin {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> HealthReport {
+        HealthReport {
+            bootstrap: "b".into(),
+            cluster_id: None,
+            brokers: (1..=3)
+                .map(|id| BrokerInfo {
+                    id,
+                    host: "127.0.0.1".into(),
+                    port: 9000 + id as u16,
+                })
+                .collect(),
+            expected_brokers: None,
+            controller: Some(1),
+            controller_note: None,
+            topics: 1,
+            partitions: 1,
+            under_replicated: vec![],
+            offline: vec![],
+            below_min_isr: vec![],
+        }
+    }
+
+    #[test]
+    fn verdict_names_every_problem() {
+        assert!(report().healthy());
+        assert!(!report().expecting(4).healthy());
+        let mut r = report();
+        let p = PartitionProblem {
+            topic: "t".into(),
+            partition: 2,
+            leader: Some(1),
+            replicas: vec![1, 2, 3],
+            isr: vec![1],
+            min_insync_replicas: Some(2),
+        };
+        r.under_replicated.push(p.clone());
+        r.below_min_isr.push(p);
+        let problems = r.problems();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("under-replicated") && problems[0].contains("t-2"));
+        assert!(problems[1].contains("min.insync.replicas"));
+        let mut none = report();
+        none.brokers.clear();
+        assert_eq!(none.problems(), ["no broker is up"]);
+    }
+}

@@ -228,100 +228,7 @@ impl Admin {
             .map(|s| s.name.clone())
             .collect();
         let configs = self.topic_config_entries(&existing).await?;
-        let mut creates = Vec::new();
-        let mut grows = Vec::new();
-        let mut alters = Vec::new();
-        let mut deletes = Vec::new();
-        let mut na = Vec::new();
-        let mut unmanaged = Vec::new();
-        for spec in desired {
-            let Some(info) = by_name.get(spec.name.as_str()) else {
-                creates.push(PlanAction::Create {
-                    topic: spec.name.clone(),
-                    partitions: spec.partitions,
-                    replication_factor: spec.replication_factor,
-                    configs: spec.topic_configs(),
-                });
-                continue;
-            };
-            let have = info.partitions.len() as i32;
-            if spec.partitions > have {
-                grows.push(PlanAction::AddPartitions {
-                    topic: spec.name.clone(),
-                    from: have,
-                    to: spec.partitions,
-                });
-            } else if spec.partitions < have {
-                na.push(PlanAction::NotApplicable {
-                    topic: spec.name.clone(),
-                    change: format!("partitions {have} -> {}", spec.partitions),
-                    reason: "Kafka cannot remove partitions; recreate the topic to shrink it"
-                        .into(),
-                });
-            }
-            if let Some(rf) = spec.replication_factor {
-                let cur = info.replication_factor();
-                if rf != cur {
-                    na.push(PlanAction::NotApplicable {
-                        topic: spec.name.clone(),
-                        change: format!("replication factor {cur} -> {rf}"),
-                        reason: "changing the replication factor needs a partition \
-                                 reassignment, which this tool does not perform"
-                            .into(),
-                    });
-                }
-            }
-            let entries = configs.get(&spec.name).cloned().unwrap_or_default();
-            let want = spec.topic_configs();
-            let mut changes = Vec::new();
-            for (k, v) in &want {
-                let cur = entries.iter().find(|e| &e.name == k);
-                let cur_val = cur.and_then(|e| e.value.clone());
-                if cur_val.as_deref() != Some(v.as_str()) {
-                    changes.push(ConfigChange {
-                        key: k.clone(),
-                        current: cur_val,
-                        desired: Some(v.clone()),
-                    });
-                }
-            }
-            for e in entries.iter().filter(|e| !e.is_default) {
-                if !want.contains_key(&e.name) {
-                    changes.push(ConfigChange {
-                        key: e.name.clone(),
-                        current: e.value.clone(),
-                        desired: None,
-                    });
-                }
-            }
-            if !changes.is_empty() {
-                alters.push(PlanAction::AlterConfigs {
-                    topic: spec.name.clone(),
-                    changes,
-                });
-            }
-        }
-        let wanted: BTreeSet<&str> = desired.iter().map(|s| s.name.as_str()).collect();
-        for t in topics.iter().filter(|t| !t.internal) {
-            if !wanted.contains(t.name.as_str()) {
-                if prune {
-                    deletes.push(PlanAction::Delete {
-                        topic: t.name.clone(),
-                    });
-                } else {
-                    unmanaged.push(PlanAction::Unmanaged {
-                        topic: t.name.clone(),
-                    });
-                }
-            }
-        }
-        let mut actions = creates;
-        actions.extend(grows);
-        actions.extend(alters);
-        actions.extend(deletes);
-        actions.extend(na);
-        actions.extend(unmanaged);
-        Ok(Plan { actions })
+        Ok(diff(desired, &topics, &configs, prune))
     }
 
     /// Executes every change of `plan` (creates in one batch, partition growth
@@ -448,5 +355,270 @@ impl Admin {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(std::time::Duration::from_millis(800));
         }
+    }
+}
+
+/// The plan for `desired` against `topics` (all topics of the cluster) and
+/// `configs` (the config entries of the desired topics that exist).
+pub(crate) fn diff(
+    desired: &[TopicSpec],
+    topics: &[crate::TopicInfo],
+    configs: &BTreeMap<String, Vec<crate::ConfigValue>>,
+    prune: bool,
+) -> Plan {
+    let by_name: BTreeMap<&str, &crate::TopicInfo> =
+        topics.iter().map(|t| (t.name.as_str(), t)).collect();
+    let mut creates = Vec::new();
+    let mut grows = Vec::new();
+    let mut alters = Vec::new();
+    let mut deletes = Vec::new();
+    let mut na = Vec::new();
+    let mut unmanaged = Vec::new();
+    for spec in desired {
+        let Some(info) = by_name.get(spec.name.as_str()) else {
+            creates.push(PlanAction::Create {
+                topic: spec.name.clone(),
+                partitions: spec.partitions,
+                replication_factor: spec.replication_factor,
+                configs: spec.topic_configs(),
+            });
+            continue;
+        };
+        let have = info.partitions.len() as i32;
+        if spec.partitions > have {
+            grows.push(PlanAction::AddPartitions {
+                topic: spec.name.clone(),
+                from: have,
+                to: spec.partitions,
+            });
+        } else if spec.partitions < have {
+            na.push(PlanAction::NotApplicable {
+                topic: spec.name.clone(),
+                change: format!("partitions {have} -> {}", spec.partitions),
+                reason: "Kafka cannot remove partitions; recreate the topic to shrink it".into(),
+            });
+        }
+        if let Some(rf) = spec.replication_factor {
+            let cur = info.replication_factor();
+            if rf != cur {
+                na.push(PlanAction::NotApplicable {
+                    topic: spec.name.clone(),
+                    change: format!("replication factor {cur} -> {rf}"),
+                    reason: "changing the replication factor needs a partition \
+                                 reassignment, which this tool does not perform"
+                        .into(),
+                });
+            }
+        }
+        let entries = configs.get(&spec.name).cloned().unwrap_or_default();
+        let want = spec.topic_configs();
+        let mut changes = Vec::new();
+        for (k, v) in &want {
+            let cur = entries.iter().find(|e| &e.name == k);
+            let cur_val = cur.and_then(|e| e.value.clone());
+            if cur_val.as_deref() != Some(v.as_str()) {
+                changes.push(ConfigChange {
+                    key: k.clone(),
+                    current: cur_val,
+                    desired: Some(v.clone()),
+                });
+            }
+        }
+        for e in entries.iter().filter(|e| !e.is_default) {
+            if !want.contains_key(&e.name) {
+                changes.push(ConfigChange {
+                    key: e.name.clone(),
+                    current: e.value.clone(),
+                    desired: None,
+                });
+            }
+        }
+        if !changes.is_empty() {
+            alters.push(PlanAction::AlterConfigs {
+                topic: spec.name.clone(),
+                changes,
+            });
+        }
+    }
+    let wanted: BTreeSet<&str> = desired.iter().map(|s| s.name.as_str()).collect();
+    for t in topics.iter().filter(|t| !t.internal) {
+        if !wanted.contains(t.name.as_str()) {
+            if prune {
+                deletes.push(PlanAction::Delete {
+                    topic: t.name.clone(),
+                });
+            } else {
+                unmanaged.push(PlanAction::Unmanaged {
+                    topic: t.name.clone(),
+                });
+            }
+        }
+    }
+    let mut actions = creates;
+    actions.extend(grows);
+    actions.extend(alters);
+    actions.extend(deletes);
+    actions.extend(na);
+    actions.extend(unmanaged);
+    Plan { actions }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ConfigValue, PartitionInfo, TopicInfo};
+
+    fn topic(name: &str, partitions: i32, rf: usize) -> TopicInfo {
+        TopicInfo {
+            name: name.into(),
+            internal: crate::is_internal_topic(name),
+            partitions: (0..partitions)
+                .map(|p| PartitionInfo {
+                    partition: p,
+                    leader: Some(1),
+                    replicas: (1..=rf as i32).collect(),
+                    isr: (1..=rf as i32).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn entry(name: &str, value: &str, set: bool) -> ConfigValue {
+        ConfigValue {
+            name: name.into(),
+            value: Some(value.into()),
+            is_default: !set,
+            source: if set { "topic" } else { "default" }.into(),
+            read_only: false,
+        }
+    }
+
+    fn spec(name: &str, partitions: i32) -> TopicSpec {
+        let mut s = TopicSpec::new(name, partitions).with_retention_days(7);
+        s.replication_factor = Some(3);
+        s
+    }
+
+    fn matching_configs(name: &str) -> (String, Vec<ConfigValue>) {
+        (
+            name.into(),
+            vec![
+                entry("cleanup.policy", "delete", false),
+                entry("retention.ms", "604800000", true),
+            ],
+        )
+    }
+
+    #[test]
+    fn no_changes_when_the_cluster_matches() {
+        let desired = [spec("a", 3)];
+        let topics = [topic("a", 3, 3), topic("__consumer_offsets", 50, 3)];
+        let configs = BTreeMap::from([matching_configs("a")]);
+        let plan = diff(&desired, &topics, &configs, true);
+        assert!(plan.actions.is_empty(), "{plan:#?}");
+        assert!(!plan.has_drift());
+    }
+
+    #[test]
+    fn missing_topic_is_created_with_its_configs() {
+        let plan = diff(&[spec("a", 3)], &[], &BTreeMap::new(), false);
+        match &plan.actions[..] {
+            [PlanAction::Create {
+                topic,
+                partitions: 3,
+                replication_factor: Some(3),
+                configs,
+            }] => {
+                assert_eq!(topic, "a");
+                assert_eq!(configs["retention.ms"], "604800000");
+                assert_eq!(configs["cleanup.policy"], "delete");
+            }
+            other => panic!("{other:#?}"),
+        }
+    }
+
+    #[test]
+    fn growth_applies_shrink_and_rf_change_do_not() {
+        let configs = BTreeMap::from([matching_configs("a"), matching_configs("b")]);
+        let topics = [topic("a", 3, 3), topic("b", 6, 1)];
+        let plan = diff(&[spec("a", 5), spec("b", 3)], &topics, &configs, false);
+        assert_eq!(
+            plan.changes().cloned().collect::<Vec<_>>(),
+            vec![PlanAction::AddPartitions {
+                topic: "a".into(),
+                from: 3,
+                to: 5
+            }]
+        );
+        let na: Vec<String> = plan.not_applicable().map(|a| a.describe()).collect();
+        assert_eq!(na.len(), 2, "{na:?}");
+        assert!(na[0].contains("partitions 6 -> 3") && na[0].contains("cannot remove"));
+        assert!(na[1].contains("replication factor 1 -> 3"));
+        assert!(plan.has_drift());
+    }
+
+    #[test]
+    fn changed_and_extra_overrides_are_planned() {
+        let configs = BTreeMap::from([(
+            "a".to_owned(),
+            vec![
+                entry("cleanup.policy", "delete", false),
+                entry("retention.ms", "1000", true),
+                entry("segment.ms", "5000", true),
+            ],
+        )]);
+        let plan = diff(&[spec("a", 3)], &[topic("a", 3, 3)], &configs, false);
+        match &plan.actions[..] {
+            [PlanAction::AlterConfigs { changes, .. }] => {
+                assert_eq!(
+                    changes,
+                    &vec![
+                        ConfigChange {
+                            key: "retention.ms".into(),
+                            current: Some("1000".into()),
+                            desired: Some("604800000".into())
+                        },
+                        ConfigChange {
+                            key: "segment.ms".into(),
+                            current: Some("5000".into()),
+                            desired: None
+                        }
+                    ]
+                );
+            }
+            other => panic!("{other:#?}"),
+        }
+    }
+
+    #[test]
+    fn unmanaged_topics_are_listed_or_pruned_but_internal_ones_never() {
+        let topics = [
+            topic("extra", 1, 3),
+            topic("__consumer_offsets", 50, 3),
+            topic("_schemas", 1, 3),
+        ];
+        let plan = diff(&[], &topics, &BTreeMap::new(), false);
+        assert_eq!(
+            plan.actions,
+            vec![PlanAction::Unmanaged {
+                topic: "extra".into()
+            }]
+        );
+        assert!(!plan.has_drift());
+        let pruned = diff(&[], &topics, &BTreeMap::new(), true);
+        assert_eq!(
+            pruned.actions,
+            vec![PlanAction::Delete {
+                topic: "extra".into()
+            }]
+        );
+        assert!(pruned.has_drift());
+    }
+
+    #[test]
+    fn duplicate_or_invalid_specs_are_rejected() {
+        assert!(validate_specs(&[spec("a", 1), spec("a", 2)]).is_err());
+        assert!(validate_specs(&[spec("a b", 1)]).is_err());
+        assert!(validate_specs(&[spec("a", 0)]).is_err());
     }
 }

@@ -269,6 +269,27 @@ impl crate::ClusterConfig {
         }
         out
     }
+
+    /// A documented `kafka.env` to start from (what `tda-kafka config
+    /// template` prints): every key with its doc line, set to this
+    /// configuration's value. Unset keys and all secrets are commented out, so
+    /// the file never holds a password until the user writes one.
+    pub fn to_env_template(&self) -> String {
+        let mut out = format!(
+            "# kafka.env for tda-kafka ({} profile). Every key is optional;\n\
+             # layering: defaults < profile < this file < environment < flags.\n",
+            self.environment
+        );
+        for key in crate::keys::all_keys() {
+            out.push_str(&format!("\n# {}\n", key.doc()));
+            match key.value(self) {
+                Some(_) if key.is_secret() => out.push_str(&format!("#{}=\n", key.name())),
+                Some(v) => out.push_str(&format!("{}={}\n", key.name(), quote_env_value(&v))),
+                None => out.push_str(&format!("#{}=\n", key.name())),
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -324,6 +345,22 @@ mod tests {
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         assert_eq!(p.entries[0].value, "one\ntwo");
         assert_eq!(p.entries[1].line, 3);
+    }
+
+    #[test]
+    fn the_template_loads_back_to_the_profile() {
+        for env in crate::Environment::ALL {
+            let mut c = crate::ClusterConfig::for_environment(env);
+            c.security.sasl_password = Some(crate::SecretString::new("hunter2"));
+            let text = c.to_env_template();
+            assert!(!text.contains("hunter2"));
+            let loaded = crate::ConfigLoader::new()
+                .env_text("kafka.env", text)
+                .check();
+            assert!(loaded.report.is_empty(), "{env}: {}", loaded.report);
+            c.security.sasl_password = None;
+            assert_eq!(loaded.config, c);
+        }
     }
 
     #[test]

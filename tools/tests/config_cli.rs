@@ -284,3 +284,26 @@ fn bad_flags_and_missing_files() {
         "{stdout}"
     );
 }
+
+#[test]
+fn template_writes_a_kafka_env_that_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &["config", "template", "--environment", "production"],
+        &[("KAFKA_SASL_PASSWORD", "hunter2")],
+    );
+    assert_exit(&out, 0);
+    let (stdout, _) = text(&out);
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    assert!(stdout.contains("\nENVIRONMENT=production\n"), "{stdout}");
+    assert!(stdout.contains("\n#KAFKA_SASL_PASSWORD=\n"), "{stdout}");
+    std::fs::write(dir.path().join("kafka.env"), &stdout).unwrap();
+    let out = run(dir.path(), &["config", "validate"], &[]);
+    assert_exit(&out, 0);
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("configuration is valid: production profile"),
+        "{stdout}"
+    );
+}

@@ -91,6 +91,12 @@ pub enum ConfigCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Print a documented kafka.env with every key set to its effective value
+    /// (secrets and unset keys commented out), e.g. `> kafka.env`.
+    Template {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 #[derive(Serialize)]
@@ -121,6 +127,10 @@ pub async fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
     match cmd {
         ConfigCommand::Show { config, output } => show(&config, &output),
         ConfigCommand::Validate { config, output } => validate(&config, &output),
+        ConfigCommand::Template { config } => {
+            print!("{}", config.load()?.config.to_env_template());
+            Ok(())
+        }
     }
 }
 

@@ -28,6 +28,15 @@ cargo build -p tda-kafka-tools --bin tda-kafka
 BIN="$TARGET_DIR/debug/tda-kafka"
 [ -x "$BIN" ] || fail "build produced no $BIN"
 
+# Docker provider tests (tda-kafka-cluster/tests/docker_*.rs, feature
+# testcontainers) need a running engine and the local image set: start dockerd
+# when none answers, build the images (cached, a no-op when unchanged). The
+# shared test cluster below stays on the local provider (auto would pick Docker).
+export TDA_KAFKA_PROVIDER=local
+scripts/docker-engine.sh ensure || fail "no Docker engine (see scripts/docker-engine.sh)"
+echo "==> building the local Docker images (cached)"
+"$BIN" images build || fail "tda-kafka images build failed"
+
 DATA_DIR=${TDA_KAFKA_TEST_DATA_DIR:-$TARGET_DIR/tda-kafka-test/cluster}
 ENV_FILE="$ROOT/scripts/test-cluster.env"
 

@@ -112,7 +112,9 @@ async fn local_image_stack_lifecycle() {
         .expect("build the local images");
 
     let config = test_config();
-    let p = DockerProvider::connect(config.clone(), stack()).await.unwrap();
+    let p = DockerProvider::connect(config.clone(), stack())
+        .await
+        .unwrap();
     let options = StartOptions {
         clean: true,
         ready_timeout: Duration::from_secs(360),
@@ -128,7 +130,12 @@ async fn local_image_stack_lifecycle() {
     assert_eq!(report.started_nodes, vec![1, 2, 3]);
     assert!(report.formatted);
     assert!(report.registry_started);
-    assert_eq!(report.topics.len(), config.topics.len(), "{:?}", report.topics);
+    assert_eq!(
+        report.topics.len(),
+        config.topics.len(),
+        "{:?}",
+        report.topics
+    );
     assert_eq!(report.status.state, ClusterState::Running);
     let containers = p.containers().await.unwrap();
     let names: Vec<&str> = containers.iter().map(|c| c.container.as_str()).collect();
@@ -144,7 +151,11 @@ async fn local_image_stack_lifecycle() {
         ]
     );
     for c in &containers {
-        assert_eq!((c.state.as_str(), c.health.as_str()), ("running", "healthy"), "{c:?}");
+        assert_eq!(
+            (c.state.as_str(), c.health.as_str()),
+            ("running", "healthy"),
+            "{c:?}"
+        );
     }
     let registry = report.endpoints.schema_registry_url.clone().unwrap();
     assert_eq!(registry, "http://127.0.0.1:58081/apis/ccompat/v7");
@@ -153,9 +164,10 @@ async fn local_image_stack_lifecycle() {
     let bootstrap = config.bootstrap_servers();
     let topic = unique("rt");
     // One partition, so the order of the two records is defined.
-    let admin = tda_kafka_admin::Admin::connect(&config.client_properties(), Duration::from_secs(30))
-        .await
-        .unwrap();
+    let admin =
+        tda_kafka_admin::Admin::connect(&config.client_properties(), Duration::from_secs(30))
+            .await
+            .unwrap();
     let mut spec = tda_kafka_config::TopicSpec::new(topic.clone(), 1);
     spec.replication_factor = Some(3);
     admin.ensure_topics(&[spec]).await.unwrap();
@@ -239,7 +251,10 @@ async fn local_image_stack_lifecycle() {
 
     // 6. Half-started: one broker killed; start brings back only what is missing.
     engine
-        .kill_container("tdait_kafka_2", None::<bollard::query_parameters::KillContainerOptions>)
+        .kill_container(
+            "tdait_kafka_2",
+            None::<bollard::query_parameters::KillContainerOptions>,
+        )
         .await
         .unwrap();
     assert_eq!(p.status().await.unwrap().state, ClusterState::Partial);

@@ -196,11 +196,32 @@ pub fn render(topology: &Topology) -> String {
     for s in &topology.skipped {
         out.push_str(&format!("# not included: {s}\n"));
     }
-    out.push_str(
-        &serde_norway::to_string(&compose_file(topology))
-            .expect("the compose model always serializes"),
-    );
+    let yaml = serde_norway::to_string(&compose_file(topology))
+        .expect("the compose model always serializes");
+    for line in yaml.lines() {
+        out.push_str(&quote_yaml11_bool(line));
+        out.push('\n');
+    }
     out
+}
+
+/// docker-compose v1 reads YAML 1.1, where a plain `yes`, `no`, `on`, `off`,
+/// `y` or `n` is a boolean (`--appendonly yes` would become `true`); the
+/// emitter writes YAML 1.2 and leaves them plain. Quote such scalars.
+fn quote_yaml11_bool(line: &str) -> String {
+    const WORDS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    for sep in ["- ", ": "] {
+        if let Some(pos) = line.rfind(sep) {
+            let (head, value) = line.split_at(pos + sep.len());
+            if WORDS.contains(&value) {
+                return format!("{head}'{value}'");
+            }
+        }
+    }
+    line.to_string()
 }
 
 #[cfg(test)]
@@ -291,6 +312,16 @@ mod tests {
             doc["networks"]["tda-kafka-network"]["name"].as_str(),
             Some("tda-kafka-network")
         );
+    }
+
+    #[test]
+    fn yaml11_booleans_are_quoted() {
+        assert_eq!(quote_yaml11_bool("    - yes"), "    - 'yes'");
+        assert_eq!(quote_yaml11_bool("  key: off"), "  key: 'off'");
+        assert_eq!(quote_yaml11_bool("    - yesterday"), "    - yesterday");
+        let (_, doc) = parse(ImageSet::Local);
+        let cmd = doc["services"]["redis"]["command"].as_sequence().unwrap();
+        assert!(cmd.iter().any(|c| c.as_str() == Some("yes")));
     }
 
     #[test]

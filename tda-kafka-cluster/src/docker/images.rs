@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::str::FromStr;
@@ -160,17 +159,19 @@ pub struct ImageRefs {
     pub redis: Option<String>,
 }
 
-/// The user cache for provisioning: `$TDA_KAFKA_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/tda-kafka`, else `~/.cache/tda-kafka`.
+/// Where the rootfs tarball of the base image is cached:
+/// `<user cache>/docker` (`~/.cache/tda-kafka/docker`).
 pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TDA_KAFKA_CACHE_DIR") {
-        return PathBuf::from(d);
+    crate::dist::cache_root()
+}
+
+/// Runs a blocking provisioning step (Maven) without stalling other tasks
+/// of a multi-threaded runtime.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("tda-kafka");
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
-    home.join(".cache").join("tda-kafka")
 }
 
 /// Options of [`build_local_images`].
@@ -178,7 +179,7 @@ pub fn cache_dir() -> PathBuf {
 pub struct BuildOptions {
     /// Rebuild even when an image with the same content label exists.
     pub force: bool,
-    /// Where rootfs tarballs and Maven downloads are cached.
+    /// The user cache (the base image's rootfs tarball goes to `<it>/docker`).
     pub cache_dir: PathBuf,
     /// Debian mirror for debootstrap; `None` reads `/etc/apt/sources.list.d`.
     pub debian_mirror: Option<String>,
@@ -237,7 +238,6 @@ const BASE_RECIPE: &str = "minbase-v1";
 const ENTRYPOINT: &str = include_str!("assets/kafka-entrypoint.sh");
 const LOG4J2: &str = include_str!("assets/log4j2.properties");
 const TOOLS_LOG4J2: &str = include_str!("assets/tools-log4j2.properties");
-const KAFKA_POM: &str = include_str!("assets/kafka-pom.xml");
 
 /// Wrapper scripts named like the Confluent images' tools, so the seed's
 /// health and debug commands (`kafka-broker-api-versions ...`) work here too.
@@ -274,8 +274,9 @@ pub async fn build_local_images(
     let base_content = base.content.clone();
     images.push(base);
 
-    // Kafka jars (broker, tools, Connect runtime) resolved by Maven.
-    let libs = fetch_kafka_libs(&options.cache_dir, progress).await?;
+    // Kafka jars (broker, tools with the Connect runtime, log4j binding):
+    // the same Maven-resolved distribution the local provider runs.
+    let libs = blocking(|| crate::dist::KafkaDist::resolve(false, progress))?.libs;
     let mut kafka_ctx = Context::new();
     kafka_ctx.add_text("Dockerfile", &kafka_dockerfile(), 0o644);
     kafka_ctx.add_text("bin/tda-kafka-entrypoint", ENTRYPOINT, 0o755);
@@ -319,10 +320,10 @@ pub async fn build_local_images(
         .await?,
     );
 
-    let apicurio = fetch_apicurio(&options.cache_dir, progress).await?;
+    let registry = blocking(|| crate::dist::RegistryDist::resolve(false, progress))?;
     let mut reg_ctx = Context::new();
     reg_ctx.add_text("Dockerfile", &registry_dockerfile(), 0o644);
-    reg_ctx.add_file("apicurio.tar.gz", &apicurio)?;
+    reg_ctx.add_tree("apicurio", &registry.home)?;
     images.push(
         build_image(
             docker,
@@ -369,7 +370,7 @@ fn kafka_dockerfile() -> String {
 fn registry_dockerfile() -> String {
     format!(
         "FROM {base}\n\
-         ADD apicurio.tar.gz /opt/apicurio/\n\
+         COPY apicurio/ /opt/apicurio/\n\
          ENV QUARKUS_HTTP_HOST=0.0.0.0 QUARKUS_HTTP_PORT=8081 JAVA_TOOL_OPTIONS=-Xmx512m\n\
          EXPOSE 8081\n\
          WORKDIR /opt/apicurio\n\
@@ -450,6 +451,32 @@ impl Context {
         self.builder
             .append_file(path, &mut file)
             .map_err(ClusterError::io("cannot add to the build context", src))
+    }
+
+    /// Adds every file under `src` (recursively, sorted) below `dir`,
+    /// skipping the cache's completion markers.
+    fn add_tree(&mut self, dir: &str, src: &Path) -> Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(src)
+            .map_err(ClusterError::io("cannot list", src))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if name.starts_with(".tda-kafka") {
+                continue;
+            }
+            if p.is_dir() {
+                self.add_tree(&format!("{dir}/{name}"), &p)?;
+            } else {
+                self.add_file(&format!("{dir}/{name}"), &p)?;
+            }
+        }
+        Ok(())
     }
 
     fn add_dir_files(&mut self, dir: &str, src: &Path, ext: &str) -> Result<()> {
@@ -761,96 +788,6 @@ async fn import_rootfs(docker: &Docker, tarball: &Path, content: &str) -> Result
         }
     }
     Ok(())
-}
-
-fn mvn_present() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("mvn").is_file()))
-}
-
-/// Resolves Kafka (broker, tools with the Connect runtime, log4j binding)
-/// into `<cache>/docker/kafka-<version>/libs` with Maven; cached.
-pub async fn fetch_kafka_libs(cache: &Path, progress: &dyn Progress) -> Result<PathBuf> {
-    let dir = cache.join("docker").join(format!("kafka-{KAFKA_VERSION}"));
-    let libs = dir.join("libs");
-    let done = dir.join(".complete");
-    if done.exists() {
-        return Ok(libs);
-    }
-    let artifact = format!("Apache Kafka {KAFKA_VERSION} jars (broker, tools, Connect)");
-    if !mvn_present() {
-        return Err(ClusterError::MavenMissing { artifact });
-    }
-    progress.report(ProgressEvent::Started {
-        step: Step::Fetch {
-            artifact: artifact.clone(),
-        },
-    });
-    std::fs::create_dir_all(&dir).map_err(ClusterError::io("cannot create", &dir))?;
-    let pom = dir.join("pom.xml");
-    std::fs::File::create(&pom)
-        .and_then(|mut f| f.write_all(KAFKA_POM.as_bytes()))
-        .map_err(ClusterError::io("cannot write", &pom))?;
-    let pom_s = pom.to_string_lossy().into_owned();
-    let out = format!("-DoutputDirectory={}", libs.display());
-    run_logged(
-        "mvn",
-        &[
-            "-B",
-            "-q",
-            "-f",
-            &pom_s,
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            &out,
-        ],
-        &artifact,
-        &dir.join("mvn.log"),
-    )
-    .await?;
-    std::fs::write(&done, b"ok\n").map_err(ClusterError::io("cannot write", &done))?;
-    progress.report(ProgressEvent::Finished {
-        step: Step::Fetch { artifact },
-        detail: libs.display().to_string(),
-    });
-    Ok(libs)
-}
-
-/// Fetches the Apicurio Registry distribution tarball with Maven; cached.
-pub async fn fetch_apicurio(cache: &Path, progress: &dyn Progress) -> Result<PathBuf> {
-    let dir = cache
-        .join("docker")
-        .join(format!("apicurio-{APICURIO_VERSION}"));
-    let file = dir.join(format!(
-        "apicurio-registry-app-{APICURIO_VERSION}-all.tar.gz"
-    ));
-    if file.exists() {
-        return Ok(file);
-    }
-    let artifact = format!("Apicurio Registry {APICURIO_VERSION}");
-    if !mvn_present() {
-        return Err(ClusterError::MavenMissing { artifact });
-    }
-    progress.report(ProgressEvent::Started {
-        step: Step::Fetch {
-            artifact: artifact.clone(),
-        },
-    });
-    std::fs::create_dir_all(&dir).map_err(ClusterError::io("cannot create", &dir))?;
-    let art = format!("-Dartifact=io.apicurio:apicurio-registry-app:{APICURIO_VERSION}:tar.gz:all");
-    let out = format!("-DoutputDirectory={}", dir.display());
-    run_logged(
-        "mvn",
-        &["-B", "-q", "dependency:copy", &art, &out],
-        &artifact,
-        &dir.join("mvn.log"),
-    )
-    .await?;
-    progress.report(ProgressEvent::Finished {
-        step: Step::Fetch { artifact },
-        detail: file.display().to_string(),
-    });
-    Ok(file)
 }
 
 #[cfg(test)]

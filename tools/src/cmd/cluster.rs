@@ -46,6 +46,8 @@ pub struct StartArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub data: DataDirArgs,
+    #[command(flatten)]
+    pub provider: crate::cmd::docker::ProviderArgs,
     /// Show every readiness probe while waiting.
     #[arg(long, short = 'v')]
     pub verbose: bool,
@@ -81,6 +83,8 @@ pub struct StartArgs {
 pub struct StopArgs {
     #[command(flatten)]
     pub data: DataDirArgs,
+    #[command(flatten)]
+    pub provider: crate::cmd::docker::ProviderArgs,
     /// Graceful shutdown: SIGTERM, wait, kill only after the bound (default).
     #[arg(long, conflicts_with = "force")]
     pub graceful: bool,
@@ -112,6 +116,8 @@ pub struct StopArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub data: DataDirArgs,
+    #[command(flatten)]
+    pub provider: crate::cmd::docker::ProviderArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -204,6 +210,10 @@ pub async fn start(args: StartArgs) -> anyhow::Result<()> {
         refetch: args.pull,
         ready_timeout: Duration::from_secs(args.timeout),
     };
+    if let Some(docker) = args.provider.for_start(&config, args.pull).await? {
+        let report = crate::cmd::docker::start(&docker, &config, &options).await?;
+        return args.output.print(&report, print_start_report);
+    }
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     let watcher = tokio::spawn(async move {
@@ -291,6 +301,9 @@ fn print_endpoints(e: &Endpoints) {
 
 /// `stop` / `stop-kafka`.
 pub async fn stop(args: StopArgs) -> anyhow::Result<()> {
+    if let Some(docker) = args.provider.for_existing().await? {
+        return crate::cmd::docker::stop_cmd(&docker, &args).await;
+    }
     let provider = args.data.provider();
     if args.backup {
         backup(&provider, args.backup_file.clone()).await?;
@@ -387,8 +400,10 @@ fn describe(o: &StopOutcome) -> String {
 
 /// `status`: exit 3 unless every node runs.
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
-    let provider = args.data.provider();
-    let status = provider.status().await?;
+    let status = match args.provider.for_existing().await? {
+        Some(docker) => docker.status().await?,
+        None => args.data.provider().status().await?,
+    };
     args.output.print(&status, print_status)?;
     if status.is_running() {
         Ok(())

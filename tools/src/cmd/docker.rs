@@ -34,15 +34,13 @@ impl Progress for LinePrinter {
             ProgressEvent::Finished { step, detail } => eprintln!("ok  {step}: {detail}"),
             ProgressEvent::Skipped { step, reason } => eprintln!("--  {step}: {reason}"),
             ProgressEvent::Note { message } => eprintln!("note: {message}"),
+            // About once every 5 s is enough on a terminal.
             ProgressEvent::Waiting {
                 step,
                 elapsed,
                 detail,
-            } => {
-                // Once every 5 s is enough on a terminal.
-                if elapsed.as_secs() % 5 == 0 {
-                    eprintln!("... {step} ({:.0} s): {detail}", elapsed.as_secs_f64());
-                }
+            } if elapsed.as_millis() % 5000 < 500 => {
+                eprintln!("... {step} ({:.0} s): {detail}", elapsed.as_secs_f64());
             }
             _ => {}
         }
@@ -93,6 +91,133 @@ impl StackArgs {
             ..StackOptions::default()
         })
     }
+}
+
+/// Which provider runs the cluster (`start/stop/status --provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderKind {
+    /// JVM processes on this machine (no Docker).
+    Local,
+    /// Containers on the local Docker engine.
+    Docker,
+    /// `docker` when a Docker engine runs and has the image set's images
+    /// (for stop/status: when the stack's containers exist), else `local`.
+    Auto,
+}
+
+/// `--provider`, `--images` and `--stack`, flattened into `start`, `stop` and `status`.
+#[derive(Debug, Clone, Args)]
+pub struct ProviderArgs {
+    /// Provider: local, docker or auto (the choice is stated in the output).
+    #[arg(long, value_enum, env = "TDA_KAFKA_PROVIDER", default_value = "auto")]
+    pub provider: ProviderKind,
+    /// Docker image set: local (`tda-kafka images build`), confluent or apache.
+    #[arg(long = "images", value_name = "SET", default_value = "local")]
+    pub images: ImageSet,
+    /// Docker stack name (containers `<stack>_kafka_1`, network `<stack>-kafka-network`).
+    #[arg(long, value_name = "NAME", default_value = "tda")]
+    pub stack: String,
+}
+
+impl ProviderArgs {
+    fn stack_options(&self) -> StackOptions {
+        StackOptions {
+            name: self.stack.clone(),
+            image_set: self.images,
+            ..StackOptions::default()
+        }
+    }
+
+    /// For `start`: the Docker provider when `--provider docker`, or `auto`
+    /// finds a working engine with every image of the set; `None` = local.
+    pub async fn for_start(
+        &self,
+        config: &ClusterConfig,
+        pull: bool,
+    ) -> anyhow::Result<Option<DockerProvider>> {
+        let use_docker = match self.provider {
+            ProviderKind::Local => false,
+            ProviderKind::Docker => true,
+            ProviderKind::Auto => {
+                let choice = docker::detect_provider(self.images).await;
+                eprintln!("provider: {} (auto: {})", choice.provider, choice.reason);
+                choice.provider == "docker"
+            }
+        };
+        if !use_docker {
+            return Ok(None);
+        }
+        if self.provider == ProviderKind::Docker {
+            eprintln!(
+                "provider: docker (image set {}, stack {})",
+                self.images, self.stack
+            );
+        }
+        let p = DockerProvider::connect(config.clone(), self.stack_options()).await?;
+        Ok(Some(p.with_pull(pull)))
+    }
+
+    /// For `stop`/`status`: the Docker provider when `--provider docker`, or
+    /// `auto` finds containers of the stack on a running engine; `None` = local.
+    pub async fn for_existing(&self) -> anyhow::Result<Option<DockerProvider>> {
+        let config = ConfigArgs::default().load()?.config;
+        match self.provider {
+            ProviderKind::Local => Ok(None),
+            ProviderKind::Docker => Ok(Some(
+                DockerProvider::connect(config, self.stack_options()).await?,
+            )),
+            ProviderKind::Auto => {
+                let Ok(p) = DockerProvider::connect(config, self.stack_options()).await else {
+                    return Ok(None);
+                };
+                let ours = p.leftovers().await?;
+                if ours.iter().any(|o| o.starts_with("container ")) {
+                    eprintln!(
+                        "provider: docker (auto: containers of stack `{}` exist)",
+                        self.stack
+                    );
+                    Ok(Some(p))
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// `stop --backup` for the Docker provider: topic configs and group offsets
+/// of the running stack, in the format `tda-kafka restore` reads.
+pub async fn backup(provider: &DockerProvider, file: Option<PathBuf>) -> anyhow::Result<()> {
+    let status = provider.status().await?;
+    anyhow::ensure!(
+        status.is_running(),
+        "--backup needs a running cluster (status: {})",
+        status.state
+    );
+    let mut props = ClusterConfig::default().client_properties();
+    props.set("bootstrap.servers", &status.endpoints.bootstrap_servers);
+    let admin = tda_kafka_admin::Admin::connect(&props, Duration::from_secs(15)).await?;
+    let backup = admin.backup().await.context("backup failed")?;
+    let path = file.unwrap_or_else(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        tda_kafka_cluster::dist::data_root()
+            .join("backups")
+            .join(format!("tda-kafka-{}-{secs}.yaml", provider.options().name))
+    });
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    backup.write(&path)?;
+    eprintln!(
+        "backup: {} topics and {} groups written to {} (restore with `tda-kafka restore`)",
+        backup.topics.len(),
+        backup.groups.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 /// `images` subcommands.
@@ -255,7 +380,10 @@ pub async fn run_images(cmd: ImagesCommand) -> anyhow::Result<()> {
                 print_table(&["IMAGE", "OUTCOME", "TOOK", "CONTENT"], &rows);
             })
         }
-        ImagesCommand::List { images: set, output } => {
+        ImagesCommand::List {
+            images: set,
+            output,
+        } => {
             let docker = docker::connect().await?;
             #[derive(Serialize)]
             struct Row {
@@ -324,7 +452,10 @@ pub async fn run_compose(args: ComposeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn provider(stack: &StackArgs, config: &ConfigArgs) -> anyhow::Result<(DockerProvider, ClusterConfig)> {
+async fn provider(
+    stack: &StackArgs,
+    config: &ConfigArgs,
+) -> anyhow::Result<(DockerProvider, ClusterConfig)> {
     let config = load_config(config)?;
     let p = DockerProvider::connect(config.clone(), stack.stack_options()?).await?;
     Ok((p, config))
@@ -350,12 +481,57 @@ pub async fn start(
     options: &StartOptions,
 ) -> anyhow::Result<StartReport> {
     let cancel = cancel_on_ctrl_c();
-    Ok(provider.start(config, options, &LinePrinter, cancel).await?)
+    Ok(provider
+        .start(config, options, &LinePrinter, cancel)
+        .await?)
 }
 
 /// `stop --provider docker`.
 pub async fn stop(provider: &DockerProvider, options: &StopOptions) -> anyhow::Result<StopReport> {
     Ok(provider.stop(options, &LinePrinter).await?)
+}
+
+/// `stop --provider docker` with the flags of `stop` (the seed's stop-kafka.sh).
+pub async fn stop_cmd(
+    provider: &DockerProvider,
+    args: &crate::cmd::cluster::StopArgs,
+) -> anyhow::Result<()> {
+    if args.backup {
+        backup(provider, args.backup_file.clone()).await?;
+    }
+    let options = StopOptions {
+        mode: if args.force {
+            StopMode::Force
+        } else {
+            StopMode::Graceful
+        },
+        remove_data: args.remove_volumes || args.clean_all,
+        remove_containers: args.remove_containers || args.clean_all,
+        graceful_timeout: Duration::from_secs(args.timeout),
+    };
+    let report = stop(provider, &options).await?;
+    print_stop_report(&report);
+    let status = provider.status().await?;
+    anyhow::ensure!(
+        !status.nodes.iter().any(|n| n.state.is_alive()),
+        "some brokers still run after stop; see `tda-kafka status --provider docker`"
+    );
+    Ok(())
+}
+
+fn print_stop_report(r: &StopReport) {
+    let rows: Vec<Vec<String>> = r
+        .processes
+        .iter()
+        .map(|(name, o)| vec![name.clone(), format!("{o:?}")])
+        .collect();
+    print_table(&["CONTAINER", "RESULT"], &rows);
+    for rm in &r.removed {
+        println!("removed {rm}");
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
 }
 
 fn print_status(status: &ClusterStatus, containers: &[docker::ContainerStatus]) {
@@ -377,7 +553,10 @@ fn print_status(status: &ClusterStatus, containers: &[docker::ContainerStatus]) 
         &["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "IMAGE"],
         &rows,
     );
-    println!("bootstrap (host):       {}", status.endpoints.bootstrap_servers);
+    println!(
+        "bootstrap (host):       {}",
+        status.endpoints.bootstrap_servers
+    );
     if let Some(i) = &status.endpoints.internal_bootstrap_servers {
         println!("bootstrap (containers): {i}");
     }
@@ -432,7 +611,7 @@ pub async fn run(cmd: DockerCommand) -> anyhow::Result<()> {
         DockerCommand::Stop(a) => {
             let (p, _) = provider(&a.stack, &a.config).await?;
             if a.backup {
-                eprintln!("note: --backup is done by `tda-kafka backup` (issue 3); run it before stopping");
+                backup(&p, None).await?;
             }
             let options = StopOptions {
                 mode: if a.force {
@@ -445,17 +624,7 @@ pub async fn run(cmd: DockerCommand) -> anyhow::Result<()> {
                 graceful_timeout: Duration::from_secs(a.timeout),
             };
             let report = stop(&p, &options).await?;
-            a.output.print(&report, |r| {
-                for (name, outcome) in &r.processes {
-                    println!("{name:<24} {outcome:?}");
-                }
-                for rm in &r.removed {
-                    println!("removed {rm}");
-                }
-                for n in &r.notes {
-                    println!("note: {n}");
-                }
-            })
+            a.output.print(&report, print_stop_report)
         }
         DockerCommand::Status {
             stack,

@@ -271,22 +271,32 @@ impl crate::ClusterConfig {
     }
 
     /// A documented `kafka.env` to start from (what `tda-kafka config
-    /// template` prints): every key with its doc line, set to this
-    /// configuration's value. Unset keys and all secrets are commented out, so
-    /// the file never holds a password until the user writes one.
+    /// template` prints): every key with its doc line. Keys whose value
+    /// differs from the profile's are set; the others are commented out with
+    /// the profile's value, so changing `ENVIRONMENT` still changes them.
+    /// Secrets are always commented out and never written.
     pub fn to_env_template(&self) -> String {
+        let profile = crate::ClusterConfig::for_environment(self.environment);
         let mut out = format!(
-            "# kafka.env for tda-kafka ({} profile). Every key is optional;\n\
-             # layering: defaults < profile < this file < environment < flags.\n",
+            "# kafka.env for tda-kafka ({} profile). Every key is optional; a\n\
+             # commented key has the profile's value. Layering: defaults < profile <\n\
+             # this file < environment variables < command-line flags.\n",
             self.environment
         );
         for key in crate::keys::all_keys() {
             out.push_str(&format!("\n# {}\n", key.doc()));
-            match key.value(self) {
-                Some(_) if key.is_secret() => out.push_str(&format!("#{}=\n", key.name())),
-                Some(v) => out.push_str(&format!("{}={}\n", key.name(), quote_env_value(&v))),
-                None => out.push_str(&format!("#{}=\n", key.name())),
-            }
+            let value = key.value(self);
+            let line = match &value {
+                _ if key.is_secret() => format!("#{}=", key.name()),
+                None => format!("#{}=", key.name()),
+                Some(v) => {
+                    let set = key.name() == "ENVIRONMENT" || value != key.value(&profile);
+                    let hash = if set { "" } else { "#" };
+                    format!("{hash}{}={}", key.name(), quote_env_value(v))
+                }
+            };
+            out.push_str(&line);
+            out.push('\n');
         }
         out
     }
@@ -352,7 +362,10 @@ mod tests {
         for env in crate::Environment::ALL {
             let mut c = crate::ClusterConfig::for_environment(env);
             c.security.sasl_password = Some(crate::SecretString::new("hunter2"));
+            c.num_io_threads = 5;
             let text = c.to_env_template();
+            assert!(text.contains("\nKAFKA_NUM_IO_THREADS=5\n"), "{text}");
+            assert!(text.contains("\n#KAFKA_BROKER_COUNT=3\n"), "{text}");
             assert!(!text.contains("hunter2"));
             let loaded = crate::ConfigLoader::new()
                 .env_text("kafka.env", text)

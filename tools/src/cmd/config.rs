@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tda_kafka_config::{
@@ -67,7 +66,8 @@ impl ConfigArgs {
 
 /// Loads through `loader`, printing warnings to stderr.
 pub fn load_with(loader: ConfigLoader) -> anyhow::Result<LoadedConfig> {
-    let loaded = loader.load().context("cannot load the configuration")?;
+    // The error lists every problem, one per line.
+    let loaded = loader.load()?;
     for w in loaded.report.warnings() {
         eprintln!("warning: {w}");
     }

@@ -442,7 +442,36 @@ async fn worker<T, H, Fut>(
     H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
 {
-    while let Some((msg, generation)) = rx.recv().await {
+    // Finished offsets are stored in batches: when the queue runs dry, every
+    // STORE_BATCH records and before the worker stops. Storing only ever
+    // follows finished work; a record finished but not yet stored when its
+    // partition is revoked is redelivered (at-least-once).
+    const STORE_BATCH: u32 = 256;
+    let store = |last: Option<(i64, u64)>| {
+        if let Some((offset, generation)) = last {
+            if shared.generations.get(partition) == generation {
+                if let Err(e) = shared
+                    .consumer
+                    .store_offset(&shared.topic, partition, offset)
+                {
+                    tracing::warn!(error = %e, partition, offset, "offset not stored");
+                }
+            }
+        }
+    };
+    let mut last_done: Option<(i64, u64)> = None;
+    let mut unstored = 0u32;
+    loop {
+        let next = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(mpsc::error::TryRecvError::Empty) => {
+                store(last_done.take());
+                unstored = 0;
+                rx.recv().await
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+        };
+        let Some((msg, generation)) = next else { break };
         if shared.shutdown.is_cancelled() {
             break;
         }
@@ -458,19 +487,17 @@ async fn worker<T, H, Fut>(
         drop(permit);
         match outcome {
             Outcome::Done => {
-                if shared.generations.get(partition) != generation {
-                    continue;
-                }
-                if let Err(e) = shared
-                    .consumer
-                    .store_offset(&shared.topic, partition, msg.offset())
-                {
-                    tracing::warn!(error = %e, partition, offset = msg.offset(), "offset not stored");
+                last_done = Some((msg.offset(), generation));
+                unstored += 1;
+                if unstored >= STORE_BATCH {
+                    store(last_done.take());
+                    unstored = 0;
                 }
             }
             Outcome::Abandoned => break,
         }
     }
+    store(last_done.take());
 }
 
 /// Sleeps for `d` unless shutdown comes first (then returns false).

@@ -203,6 +203,12 @@ impl RegistryClient {
             id: registered.id,
             writer,
         });
+        // Our own records decode without fetching the schema we registered.
+        self.writer_schemas
+            .write()
+            .expect("schema cache poisoned")
+            .entry(registered.id)
+            .or_insert(schema);
         self.writers
             .write()
             .expect("writer cache poisoned")

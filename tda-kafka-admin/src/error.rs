@@ -134,6 +134,9 @@ fn retriable_code(code: RDKafkaErrorCode) -> bool {
             | RDKafkaErrorCode::CoordinatorLoadInProgress
             | RDKafkaErrorCode::CoordinatorNotAvailable
             | RDKafkaErrorCode::NotCoordinator
+            | RDKafkaErrorCode::NotLeaderForPartition
+            | RDKafkaErrorCode::UnknownTopicOrPartition
+            | RDKafkaErrorCode::NotEnoughReplicas
     )
 }
 

@@ -503,9 +503,12 @@ impl Admin {
             tpl.add_partition_offset(t, *p, Offset::Offset(*o))
                 .map_err(AdminError::kafka("build partition list"))?;
         }
-        self.with_consumer(Some(group), move |c| {
-            c.commit(&tpl, CommitMode::Sync)
-                .map_err(AdminError::kafka("commit offsets"))
+        self.retrying("commit offsets", || {
+            let tpl = tpl.clone();
+            self.with_consumer(Some(group), move |c| {
+                c.commit(&tpl, CommitMode::Sync)
+                    .map_err(AdminError::kafka("commit offsets"))
+            })
         })
         .await
     }

@@ -42,7 +42,37 @@ impl Admin {
     /// For each partition, the offset found by `which`: `Offset::Beginning`
     /// (earliest), `Offset::End` (latest) or `Offset::Offset(ts)` (first offset
     /// with a timestamp >= ts; the latest offset when there is none).
+    ///
+    /// Transient leadership errors (e.g. right after a topic was created) are
+    /// retried with a growing interval until the timeout.
     pub async fn list_offsets(&self, tps: &[Tp], which: Offset) -> Result<BTreeMap<Tp, i64>> {
+        self.retrying("list offsets", || self.list_offsets_once(tps, which))
+            .await
+    }
+
+    /// Runs `f` again while it fails with a retriable error (leadership moving,
+    /// a topic just created and not yet known everywhere), with a growing
+    /// interval, until the client's timeout has passed.
+    pub(crate) async fn retrying<T, F, Fut>(&self, what: &str, mut f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut wait = std::time::Duration::from_millis(50);
+        loop {
+            match f().await {
+                Err(e) if e.is_retriable() && tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "{what}: retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(std::time::Duration::from_millis(1000));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn list_offsets_once(&self, tps: &[Tp], which: Offset) -> Result<BTreeMap<Tp, i64>> {
         if tps.is_empty() {
             return Ok(BTreeMap::new());
         }

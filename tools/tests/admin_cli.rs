@@ -421,3 +421,59 @@ fn groups_backup_restore_and_completions() {
         c.dump()
     );
 }
+
+#[test]
+fn consume_follow_stops_cleanly_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    let t = unique("follow");
+    tk(&["topics", "create", &t, "partitions=1,replication-factor=3"]).ok();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
+        .args([
+            "topics",
+            "consume",
+            &t,
+            "--from-end",
+            "--follow",
+            "-b",
+            &bootstrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    // Produce until the follower has printed two messages (it may start after
+    // the first sends, since it begins at the log end).
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while seen.len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "follower printed only {seen:?}"
+        );
+        tk(&["topics", "produce", &t, "tick"]).ok();
+        while let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(1500)) {
+            seen.push(l);
+        }
+    }
+    assert!(seen.iter().all(|l| l.contains("value=tick")), "{seen:?}");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("message(s) consumed"), "{stderr}");
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+}

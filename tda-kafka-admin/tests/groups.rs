@@ -74,10 +74,17 @@ async fn lag_is_exactly_n_minus_m_and_reset_moves_offsets_only_with_execute() {
         .iter()
         .any(|g| g.group == group));
 
-    // An independent client reads the same committed offsets.
+    // An independent client reads the same committed and log-end offsets,
+    // so the same lag.
     let peer = common::peer(&["committed", &group, &topic]);
-    for p in 0..3 {
-        assert_eq!(peer[p.to_string()], serde_json::json!(m));
+    let marks = common::peer(&["watermarks", &topic]);
+    for p in &d.partitions {
+        let key = p.partition.to_string();
+        let committed = peer[&key].as_i64().unwrap();
+        let high = marks[&key][1].as_i64().unwrap();
+        assert_eq!(committed, m);
+        assert_eq!(high, p.log_end);
+        assert_eq!(Some(high - committed), p.lag);
     }
 
     // Dry run: computed, nothing changed.
@@ -103,7 +110,12 @@ async fn lag_is_exactly_n_minus_m_and_reset_moves_offsets_only_with_execute() {
         assert_eq!(peer[p.to_string()], serde_json::json!(0));
     }
     admin
-        .reset_offsets(&group, std::slice::from_ref(&topic), ResetSpec::ShiftBy(3), true)
+        .reset_offsets(
+            &group,
+            std::slice::from_ref(&topic),
+            ResetSpec::ShiftBy(3),
+            true,
+        )
         .await
         .unwrap();
     let d = admin.describe_group(&group).await.unwrap();
@@ -168,7 +180,12 @@ async fn reset_is_refused_while_the_group_has_members() {
     assert_eq!(d.members[0].assignment[0].topic, topic);
     assert_eq!(d.members[0].assignment[0].partitions, vec![0]);
     let e = admin
-        .reset_offsets(&group, std::slice::from_ref(&topic), ResetSpec::Earliest, true)
+        .reset_offsets(
+            &group,
+            std::slice::from_ref(&topic),
+            ResetSpec::Earliest,
+            true,
+        )
         .await
         .unwrap_err();
     assert!(

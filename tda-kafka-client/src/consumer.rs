@@ -167,12 +167,25 @@ pub struct ConsumerStats {
     pub dead_letter_failures: u64,
 }
 
-#[derive(Default)]
-struct Counters {
+/// Live counters of a running consumer (see [`TdaConsumer::stats_handle`]).
+#[derive(Debug, Default)]
+pub struct ConsumerCounters {
     processed: AtomicU64,
     dead_lettered: AtomicU64,
     retries: AtomicU64,
     dead_letter_failures: AtomicU64,
+}
+
+impl ConsumerCounters {
+    /// The current values.
+    pub fn snapshot(&self) -> ConsumerStats {
+        ConsumerStats {
+            processed: self.processed.load(Ordering::Relaxed),
+            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            dead_letter_failures: self.dead_letter_failures.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Partition generations: bumped on revocation so that work dispatched
@@ -230,6 +243,9 @@ fn is_no_offset(e: &KafkaError) -> bool {
 
 type Consumer_ = StreamConsumer<TdaConsumerContext>;
 
+/// A record handed to a partition worker, with its partition generation.
+type Dispatched = (OwnedMessage, u64);
+
 /// A typed consumer of topic kind `T` in a consumer group.
 pub struct TdaConsumer<T: TdaTopic> {
     consumer: Arc<Consumer_>,
@@ -239,6 +255,7 @@ pub struct TdaConsumer<T: TdaTopic> {
     dead_letters: TdaProducer,
     service: String,
     options: ConsumerOptions,
+    counters: Arc<ConsumerCounters>,
 }
 
 impl<T: TdaTopic> std::fmt::Debug for TdaConsumer<T> {
@@ -268,7 +285,7 @@ struct Shared<T: TdaTopic, H> {
     retry: RetryPolicy,
     handler: H,
     permits: Semaphore,
-    counters: Counters,
+    counters: Arc<ConsumerCounters>,
     shutdown: CancellationToken,
     _kind: std::marker::PhantomData<fn() -> T>,
 }
@@ -304,6 +321,7 @@ impl<T: TdaTopic> TdaConsumer<T> {
             dead_letters: TdaProducer::new(settings)?,
             service: settings.service_name().to_owned(),
             options,
+            counters: Arc::default(),
         })
     }
 
@@ -338,6 +356,11 @@ impl<T: TdaTopic> TdaConsumer<T> {
             .collect())
     }
 
+    /// Live counters, readable while [`run`](Self::run) works.
+    pub fn stats_handle(&self) -> Arc<ConsumerCounters> {
+        self.counters.clone()
+    }
+
     /// Runs `handler` on every record until `shutdown` is cancelled, then
     /// finishes the records being handled, commits and returns.
     pub async fn run<H, Fut>(self, handler: H, shutdown: CancellationToken) -> Result<ConsumerStats>
@@ -356,12 +379,11 @@ impl<T: TdaTopic> TdaConsumer<T> {
             retry: self.options.retry.clone(),
             handler,
             permits: Semaphore::new(self.options.max_concurrency.max(1)),
-            counters: Counters::default(),
+            counters: self.counters.clone(),
             shutdown: shutdown.clone(),
             _kind: std::marker::PhantomData,
         });
-        let mut workers: HashMap<i32, (mpsc::Sender<(OwnedMessage, u64)>, JoinHandle<()>)> =
-            HashMap::new();
+        let mut workers: HashMap<i32, (mpsc::Sender<Dispatched>, JoinHandle<()>)> = HashMap::new();
         let mut tick = tokio::time::interval(self.options.commit_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -411,13 +433,7 @@ impl<T: TdaTopic> TdaConsumer<T> {
             }
         }
         commit(&self.consumer, CommitMode::Sync);
-        let c = &shared.counters;
-        Ok(ConsumerStats {
-            processed: c.processed.load(Ordering::Relaxed),
-            dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
-            retries: c.retries.load(Ordering::Relaxed),
-            dead_letter_failures: c.dead_letter_failures.load(Ordering::Relaxed),
-        })
+        Ok(shared.counters.snapshot())
     }
 }
 
@@ -436,7 +452,7 @@ fn commit(consumer: &Consumer_, mode: CommitMode) {
 async fn worker<T, H, Fut>(
     shared: Arc<Shared<T, H>>,
     partition: i32,
-    mut rx: mpsc::Receiver<(OwnedMessage, u64)>,
+    mut rx: mpsc::Receiver<Dispatched>,
 ) where
     T: TdaTopic,
     H: Fn(Received<T>) -> Fut + Send + Sync + 'static,

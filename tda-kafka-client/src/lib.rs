@@ -27,7 +27,7 @@
 //!
 //! A job event cannot be sent to `tda_results`; this does not compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0308
 //! use tda_kafka_client::model::*;
 //! use tda_kafka_client::{Results, TdaProducer, Topic};
 //!
@@ -59,7 +59,8 @@ pub mod topic;
 
 pub use codec::Codec;
 pub use consumer::{
-    ConsumerOptions, ConsumerStats, HandlerError, Received, RetryPolicy, TdaConsumer,
+    ConsumerCounters, ConsumerOptions, ConsumerStats, HandlerError, Received, RetryPolicy,
+    TdaConsumer,
 };
 pub use error::{ClientError, DecodeErrorKind, Result};
 pub use headers::StandardHeaders;

@@ -20,6 +20,18 @@ use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Polls `cond` every 50 ms until it holds; fails after [`WAIT`].
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Consumes `topic` in a fresh group until `n` records were handled and
 /// returns them in handling order.
 async fn consume_n<T: TdaTopic>(
@@ -413,16 +425,20 @@ async fn a_failed_dead_letter_write_blocks_the_commit() {
             .with_commit_interval(Duration::from_millis(100)),
     )
     .unwrap();
+    let live = consumer.stats_handle();
     let token = CancellationToken::new();
     let run = tokio::spawn(consumer.run(|_r: Received<Events>| async { Ok(()) }, token.clone()));
-    // Wait until the consumer has tried (and failed) to dead-letter.
     let probe = TdaConsumer::new(
         &settings,
         topic.clone(),
         ConsumerOptions::new(group.clone()),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Wait until the consumer has tried (and failed) to dead-letter twice.
+    wait_until("two failed dead-letter writes", || {
+        live.snapshot().dead_letter_failures >= 2
+    })
+    .await;
     token.cancel();
     let stats = run.await.unwrap().unwrap();
     assert!(stats.dead_letter_failures >= 1, "{stats:?}");
@@ -550,4 +566,128 @@ async fn shutdown_mid_stream_commits_only_processed_offsets_and_restart_resumes(
         N,
         "no record was processed twice across the restart"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_registry_is_retried_not_dead_lettered() {
+    let settings = avro_settings();
+    let topic = Topic::<Uploads>::named(unique("no-registry"));
+    let dlq = Topic::<Errors>::named(unique("no-registry-dlq"));
+    create_topic(topic.name(), 1).await;
+    create_topic(dlq.name(), 1).await;
+    let producer = TdaProducer::new(&settings).unwrap();
+    producer
+        .send(&topic, &"u".to_string(), &samples::upload("u"))
+        .await
+        .unwrap();
+    // A consumer whose registry is down cannot learn the schema id: that is
+    // not the record's fault, so it retries and neither dead-letters nor commits.
+    let down = json_settings()
+        .with_avro("http://127.0.0.1:9/apis/ccompat/v7")
+        .unwrap();
+    let group = unique("gnr");
+    let consumer = TdaConsumer::new(
+        &down,
+        topic.clone(),
+        ConsumerOptions::new(group.clone())
+            .with_dead_letter_topic(dlq.name())
+            .with_retry(RetryPolicy {
+                max_retries: 1,
+                initial_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(50),
+            })
+            .with_commit_interval(Duration::from_millis(100)),
+    )
+    .unwrap();
+    let live = consumer.stats_handle();
+    let token = CancellationToken::new();
+    let run = tokio::spawn(consumer.run(|_r: Received<Uploads>| async { Ok(()) }, token.clone()));
+    wait_until("five decode retries", || live.snapshot().retries >= 5).await;
+    token.cancel();
+    let stats = run.await.unwrap().unwrap();
+    assert_eq!((stats.processed, stats.dead_lettered), (0, 0), "{stats:?}");
+    let probe = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group)).unwrap();
+    assert_eq!(
+        probe.committed(&[0], Duration::from_secs(10)).unwrap(),
+        vec![(0, None)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebalance_loses_nothing_and_commits_only_finished_work() {
+    const N: usize = 300;
+    let settings = json_settings();
+    let topic = Topic::<Jobs>::named(unique("rebalance"));
+    create_topic(topic.name(), 4).await;
+    let producer = TdaProducer::new(&settings).unwrap();
+    let records: Vec<_> = (0..N)
+        .map(|i| (format!("job-{i}"), progress("j", i)))
+        .collect();
+    for r in producer.send_batch(&topic, &records).await {
+        r.unwrap();
+    }
+    let group = unique("grb");
+    let processed = Arc::new(Mutex::new(Vec::<(i32, i64, &'static str)>::new()));
+    let start = |name: &'static str| {
+        let processed = processed.clone();
+        let consumer = TdaConsumer::new(
+            &settings,
+            topic.clone(),
+            ConsumerOptions::new(group.clone()).with_commit_interval(Duration::from_millis(100)),
+        )
+        .unwrap();
+        let token = CancellationToken::new();
+        let handle = tokio::spawn(consumer.run(
+            move |r: Received<Jobs>| {
+                let processed = processed.clone();
+                async move {
+                    // Slow work, so the rebalance lands while records are in flight.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                    processed
+                        .lock()
+                        .unwrap()
+                        .push((r.partition, r.offset, name));
+                    Ok(())
+                }
+            },
+            token.clone(),
+        ));
+        (handle, token)
+    };
+    let (a, ta) = start("a");
+    wait_until("a started", || processed.lock().unwrap().len() >= 5).await;
+    let (b, tb) = start("b");
+    wait_until("all records processed, some by the second member", || {
+        let v = processed.lock().unwrap();
+        v.iter().any(|r| r.2 == "b")
+            && v.iter().map(|r| (r.0, r.1)).collect::<HashSet<_>>().len() == N
+    })
+    .await;
+    ta.cancel();
+    tb.cancel();
+    a.await.unwrap().unwrap();
+    b.await.unwrap().unwrap();
+    let v = processed.lock().unwrap().clone();
+    assert!(
+        v.iter().any(|r| r.2 == "b"),
+        "the second member got partitions"
+    );
+    // Every committed offset covers only processed records.
+    let probe = TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(group)).unwrap();
+    for (p, c) in probe
+        .committed(&[0, 1, 2, 3], Duration::from_secs(10))
+        .unwrap()
+    {
+        let done: HashSet<i64> = v.iter().filter(|r| r.0 == p).map(|r| r.1).collect();
+        let c = c.unwrap_or(0);
+        assert!(
+            (0..c).all(|o| done.contains(&o)),
+            "partition {p}: commit {c} beyond finished work"
+        );
+        assert_eq!(
+            c as usize,
+            done.len(),
+            "partition {p}: everything finished was committed at shutdown"
+        );
+    }
 }

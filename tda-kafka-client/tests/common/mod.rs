@@ -10,6 +10,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::ClientConfig;
 use tda_kafka_client::ClientSettings;
 
+/// The test cluster's brokers.
 pub fn bootstrap() -> String {
     std::env::var("TDA_KAFKA_TEST_BOOTSTRAP").expect(
         "TDA_KAFKA_TEST_BOOTSTRAP is not set: run the tests through scripts/test.sh \
@@ -17,6 +18,7 @@ pub fn bootstrap() -> String {
     )
 }
 
+/// The test registry.
 pub fn registry_url() -> String {
     std::env::var("TDA_KAFKA_TEST_REGISTRY_URL").expect(
         "TDA_KAFKA_TEST_REGISTRY_URL is not set: run the tests through scripts/test.sh \
@@ -24,6 +26,7 @@ pub fn registry_url() -> String {
     )
 }
 
+/// A name no other test uses.
 pub fn unique(name: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -32,12 +35,14 @@ pub fn unique(name: &str) -> String {
     format!("it-client-{name}-{nanos}")
 }
 
+/// Settings for JSON values.
 pub fn json_settings() -> ClientSettings {
     ClientSettings::new(bootstrap())
         .with_service_name("client-it")
         .with_property("session.timeout.ms", "10000")
 }
 
+/// Settings for Avro values with the test registry.
 pub fn avro_settings() -> ClientSettings {
     json_settings().with_avro(registry_url()).unwrap()
 }

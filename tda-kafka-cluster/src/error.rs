@@ -194,6 +194,14 @@ pub enum ClusterError {
         /// The image set it belongs to.
         image_set: String,
     },
+    /// A testcontainers fixture (feature `testcontainers`) could not be started.
+    #[error("testcontainers fixture {fixture}: {message}")]
+    Fixture {
+        /// Which fixture, e.g. `3-broker KRaft cluster`.
+        fixture: String,
+        /// What failed (the testcontainers error, with context).
+        message: String,
+    },
     /// Building or importing a local image failed.
     #[error("building image {image} failed: {message}")]
     ImageBuild {

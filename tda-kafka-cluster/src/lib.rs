@@ -16,6 +16,8 @@
 
 pub mod dist;
 pub mod docker;
+#[cfg(feature = "testcontainers")]
+pub mod testcontainers;
 mod error;
 pub mod local;
 mod progress;

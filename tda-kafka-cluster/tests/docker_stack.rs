@@ -103,9 +103,22 @@ async fn consume_all(bootstrap: &str, topic: &str, count: usize) -> Vec<String> 
     .unwrap()
 }
 
+async fn all_volumes(engine: &bollard::Docker) -> Vec<String> {
+    engine
+        .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
+        .await
+        .unwrap()
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_image_stack_lifecycle() {
     let engine = engine().await;
+    let volumes_before = all_volumes(&engine).await;
     // Cached: a no-op when `tda-kafka images build` already ran.
     images::build_local_images(&engine, &BuildOptions::default(), &NoProgress)
         .await
@@ -288,6 +301,16 @@ async fn local_image_stack_lifecycle() {
         .unwrap();
     assert!(cleaned.removed.iter().any(|r| r.starts_with("volume ")));
     assert_eq!(p.leftovers().await.unwrap(), Vec::<String>::new());
+    // Not even anonymous volumes (image VOLUMEs of Connect and one-off runs).
+    let new_volumes: Vec<String> = all_volumes(&engine)
+        .await
+        .into_iter()
+        .filter(|v| !volumes_before.contains(v))
+        .collect();
+    assert!(
+        new_volumes.is_empty(),
+        "volumes left behind: {new_volumes:?}"
+    );
     assert_eq!(p.status().await.unwrap().state, ClusterState::NotCreated);
     // Stopping what is gone is not an error.
     p.stop(&StopOptions::default(), &NoProgress).await.unwrap();

@@ -46,7 +46,7 @@ use crate::{
     ProcessState, Progress, ProgressEvent, Result, ServiceEndpoint, ServiceStatus, StartOptions,
     StartReport, StopMode, StopOptions, StopOutcome, StopReport,
 };
-use topology::{Role, ServiceSpec, IMAGE_SET_LABEL, SERVICE_LABEL, STACK_LABEL};
+use topology::{Role, ServiceSpec, IMAGE_SET_LABEL, NETWORK_LABEL, SERVICE_LABEL, STACK_LABEL};
 
 /// Label with the hash of a container's spec (and image id): a container
 /// whose spec changed is recreated on start (its volumes are kept).
@@ -171,19 +171,93 @@ impl ContainerStatus {
 pub struct DockerProvider {
     docker: Docker,
     config: ClusterConfig,
+    /// What runs (adopted from existing containers) or, if nothing does, what was asked.
     options: StackOptions,
+    /// What was asked: `start` provisions this.
+    requested: StackOptions,
     pull: bool,
 }
 
 impl DockerProvider {
     /// A provider for the stack `options` of `config`, on the local engine.
+    ///
+    /// When containers of the stack already exist, their recorded image set,
+    /// services, broker count and ports win over `config` and `options` for
+    /// `status`, `stop` and `logs` (what runs is the truth); `start` always
+    /// uses the configuration it is given.
     pub async fn connect(config: ClusterConfig, options: StackOptions) -> Result<Self> {
-        Ok(Self {
+        let mut p = Self {
             docker: connect().await?,
             config,
+            requested: options.clone(),
             options,
             pull: false,
-        })
+        };
+        p.adopt_existing().await?;
+        Ok(p)
+    }
+
+    async fn adopt_existing(&mut self) -> Result<()> {
+        let containers = self.list_ours().await?;
+        let labels: Vec<HashMap<String, String>> =
+            containers.into_iter().filter_map(|c| c.labels).collect();
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let services: Vec<&str> = labels
+            .iter()
+            .filter_map(|l| l.get(SERVICE_LABEL).map(String::as_str))
+            .collect();
+        let brokers = services
+            .iter()
+            .filter(|s| s.starts_with("kafka-") && s[6..].parse::<u16>().is_ok())
+            .count();
+        if brokers > 0 {
+            self.config.broker_count = brokers as u16;
+        }
+        if let Some(set) = labels
+            .iter()
+            .find_map(|l| l.get(IMAGE_SET_LABEL))
+            .and_then(|s| s.parse::<ImageSet>().ok())
+        {
+            self.options.image_set = set;
+        }
+        if let Some(net) = labels
+            .iter()
+            .find_map(|l| l.get(NETWORK_LABEL))
+            .and_then(|j| serde_json::from_str(j).ok())
+        {
+            self.config.network = net;
+        }
+        let has = |k: &str| services.contains(&k);
+        self.options.services = Services {
+            schema_registry: has("schema-registry"),
+            connect: has("kafka-connect"),
+            ui: has("kafka-ui"),
+            ksqldb: has("ksqldb"),
+            redis: has("redis"),
+        };
+        Ok(())
+    }
+
+    async fn list_ours(&self) -> Result<Vec<bollard::models::ContainerSummary>> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{STACK_LABEL}={}", self.options.name)],
+        )]);
+        self.docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| docker_err("list containers", e))
+    }
+
+    /// The configuration this provider describes (after adopting a running stack).
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
     }
 
     /// Pull missing images from their registry on start (`--pull`).
@@ -343,6 +417,10 @@ impl DockerProvider {
         labels.insert(SERVICE_LABEL.into(), s.key.clone());
         labels.insert(IMAGE_SET_LABEL.into(), t.options.image_set.as_str().into());
         labels.insert(SPEC_LABEL.into(), spec_hash.into());
+        labels.insert(
+            NETWORK_LABEL.into(),
+            serde_json::to_string(&t.ports).expect("ports always serialize"),
+        );
         let mut port_bindings = HashMap::new();
         let mut exposed = Vec::new();
         for p in &s.ports {
@@ -434,6 +512,8 @@ impl DockerProvider {
                             name,
                             Some(RemoveContainerOptions {
                                 force: true,
+                                // Anonymous volumes only; named ones keep the data.
+                                v: true,
                                 ..Default::default()
                             }),
                         )
@@ -769,6 +849,7 @@ impl DockerProvider {
                 &name,
                 Some(RemoveContainerOptions {
                     force: true,
+                    v: true,
                     ..Default::default()
                 }),
             )
@@ -846,7 +927,10 @@ impl DockerProvider {
                     &name,
                     Some(RemoveContainerOptions {
                         force: true,
-                        v: false,
+                        // Anonymous volumes (image VOLUMEs not mounted by
+                        // name) go with the container; named ones are ours
+                        // to remove with --remove-volumes.
+                        v: true,
                         link: false,
                     }),
                 )
@@ -997,7 +1081,7 @@ impl DockerProvider {
     ) -> Result<StartReport> {
         let t0 = Instant::now();
         let deadline = t0 + options.ready_timeout;
-        let mut t = topology::build(config, &self.options);
+        let mut t = topology::build(config, &self.requested);
         if !options.registry {
             t.services.retain(|s| s.role != Role::SchemaRegistry);
         }

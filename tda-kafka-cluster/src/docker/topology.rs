@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tda_kafka_config::ClusterConfig;
+use tda_kafka_config::{ClusterConfig, NetworkConfig};
 
 use super::images::ImageSet;
 
@@ -18,6 +18,9 @@ pub const STACK_LABEL: &str = "io.tda-kafka.stack";
 pub const SERVICE_LABEL: &str = "io.tda-kafka.service";
 /// Label naming the image set a container was created from.
 pub const IMAGE_SET_LABEL: &str = "io.tda-kafka.image-set";
+/// Label holding the stack's port layout (`NetworkConfig` as JSON, no secrets),
+/// so `status`/`stop` describe a running stack without its configuration files.
+pub const NETWORK_LABEL: &str = "io.tda-kafka.network";
 
 /// Internal (container network) Kafka listener port: `kafka-N:9092`.
 pub const INTERNAL_KAFKA_PORT: u16 = 9092;
@@ -260,6 +263,8 @@ pub struct Topology {
     pub internal_bootstrap_servers: String,
     /// Services requested but not part of this image set, with the reason.
     pub skipped: Vec<String>,
+    /// The host port layout the topology was built with.
+    pub ports: NetworkConfig,
 }
 
 impl Topology {
@@ -773,6 +778,7 @@ pub fn build(config: &ClusterConfig, options: &StackOptions) -> Topology {
         bootstrap_servers: config.bootstrap_servers(),
         internal_bootstrap_servers: internal_bootstrap,
         skipped,
+        ports: config.network.clone(),
     }
 }
 

@@ -210,7 +210,11 @@ pub async fn start(args: StartArgs) -> anyhow::Result<()> {
         refetch: args.pull,
         ready_timeout: Duration::from_secs(args.timeout),
     };
-    if let Some(docker) = args.provider.for_start(&config, args.pull).await? {
+    if let Some(docker) = args
+        .provider
+        .for_start(&config, args.pull, args.data.data_dir.is_some())
+        .await?
+    {
         let report = crate::cmd::docker::start(&docker, &config, &options).await?;
         return args.output.print(&report, print_start_report);
     }
@@ -301,7 +305,11 @@ fn print_endpoints(e: &Endpoints) {
 
 /// `stop` / `stop-kafka`.
 pub async fn stop(args: StopArgs) -> anyhow::Result<()> {
-    if let Some(docker) = args.provider.for_existing().await? {
+    if let Some(docker) = args
+        .provider
+        .for_existing(args.data.data_dir.is_some())
+        .await?
+    {
         return crate::cmd::docker::stop_cmd(&docker, &args).await;
     }
     let provider = args.data.provider();
@@ -400,7 +408,11 @@ fn describe(o: &StopOutcome) -> String {
 
 /// `status`: exit 3 unless every node runs.
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
-    let status = match args.provider.for_existing().await? {
+    let status = match args
+        .provider
+        .for_existing(args.data.data_dir.is_some())
+        .await?
+    {
         Some(docker) => docker.status().await?,
         None => args.data.provider().status().await?,
     };

@@ -101,7 +101,8 @@ pub enum ProviderKind {
     /// Containers on the local Docker engine.
     Docker,
     /// `docker` when a Docker engine runs and has the image set's images
-    /// (for stop/status: when the stack's containers exist), else `local`.
+    /// (for stop/status: when the stack's containers exist), else `local`;
+    /// always `local` with `--data-dir`.
     Auto,
 }
 
@@ -130,14 +131,21 @@ impl ProviderArgs {
 
     /// For `start`: the Docker provider when `--provider docker`, or `auto`
     /// finds a working engine with every image of the set; `None` = local.
+    /// `data_dir_given`: a `--data-dir` (a local-provider notion) makes `auto`
+    /// pick local.
     pub async fn for_start(
         &self,
         config: &ClusterConfig,
         pull: bool,
+        data_dir_given: bool,
     ) -> anyhow::Result<Option<DockerProvider>> {
         let use_docker = match self.provider {
             ProviderKind::Local => false,
             ProviderKind::Docker => true,
+            ProviderKind::Auto if data_dir_given => {
+                eprintln!("provider: local (auto: --data-dir given)");
+                false
+            }
             ProviderKind::Auto => {
                 let choice = docker::detect_provider(self.images).await;
                 eprintln!("provider: {} (auto: {})", choice.provider, choice.reason);
@@ -159,10 +167,14 @@ impl ProviderArgs {
 
     /// For `stop`/`status`: the Docker provider when `--provider docker`, or
     /// `auto` finds containers of the stack on a running engine; `None` = local.
-    pub async fn for_existing(&self) -> anyhow::Result<Option<DockerProvider>> {
+    pub async fn for_existing(
+        &self,
+        data_dir_given: bool,
+    ) -> anyhow::Result<Option<DockerProvider>> {
         let config = ConfigArgs::default().load()?.config;
         match self.provider {
             ProviderKind::Local => Ok(None),
+            ProviderKind::Auto if data_dir_given => Ok(None),
             ProviderKind::Docker => Ok(Some(
                 DockerProvider::connect(config, self.stack_options()).await?,
             )),

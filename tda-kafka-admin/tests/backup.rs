@@ -33,7 +33,10 @@ async fn backup_delete_reset_restore_round_trip() {
     )
     .unwrap();
     admin.create_topic(&t).await.unwrap();
-    admin.wait_for_topics(std::slice::from_ref(&topic)).await.unwrap();
+    admin
+        .wait_for_topics(std::slice::from_ref(&topic))
+        .await
+        .unwrap();
     for p in 0..3 {
         common::produce_n(&admin, &topic, p, 5).await;
     }

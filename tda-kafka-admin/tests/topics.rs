@@ -17,7 +17,10 @@ async fn create_describe_update_grow_delete() {
     )
     .unwrap();
     admin.create_topic(&t).await.unwrap();
-    admin.wait_for_topics(std::slice::from_ref(&name)).await.unwrap();
+    admin
+        .wait_for_topics(std::slice::from_ref(&name))
+        .await
+        .unwrap();
 
     let listed = admin.list_topics(false).await.unwrap();
     assert!(listed.iter().any(|t| t.name == name && t.partitions == 2));
@@ -63,7 +66,10 @@ async fn create_describe_update_grow_delete() {
         .update_topic_configs(&name, &[("retention.ms".into(), None)])
         .await
         .unwrap();
-    let after = admin.topic_overrides(std::slice::from_ref(&name)).await.unwrap();
+    let after = admin
+        .topic_overrides(std::slice::from_ref(&name))
+        .await
+        .unwrap();
     assert_eq!(
         after[&name].get("cleanup.policy").map(String::as_str),
         Some("compact")
@@ -71,7 +77,10 @@ async fn create_describe_update_grow_delete() {
     assert!(!after[&name].contains_key("retention.ms"));
 
     admin.add_partitions(&name, 4).await.unwrap();
-    admin.wait_for_topics(std::slice::from_ref(&name)).await.unwrap();
+    admin
+        .wait_for_topics(std::slice::from_ref(&name))
+        .await
+        .unwrap();
     assert_eq!(
         admin.topic_metadata(&name).await.unwrap().partitions.len(),
         4

@@ -226,7 +226,9 @@ pub enum TopicsCommand {
         #[arg(long)]
         timestamp: Option<i64>,
         /// Consume as this group and commit (default: no group, nothing committed).
-        #[arg(long, short = 'g')]
+        /// Starts at the group's committed offsets (else the beginning, or the
+        /// end with --from-end); use `groups reset` to move them first.
+        #[arg(long, short = 'g', conflicts_with_all = ["offset", "timestamp"])]
         group: Option<String>,
         /// Keep waiting for new messages until Ctrl-C.
         #[arg(long, short = 'F')]

@@ -12,7 +12,9 @@ use clap::{Args, Subcommand};
 use tda_kafka_admin::{
     Admin, Backup, ConsumeOptions, CreateTopic, Plan, PlanAction, ProduceRequest, StartAt,
 };
-use tda_kafka_config::{ClusterConfig, ConfigLoader, Environment, TopicSpec};
+use tda_kafka_config::{ClusterConfig, Environment, TopicSpec};
+
+use crate::cmd::config::ConfigArgs;
 
 use crate::exit::CheckFailed;
 use crate::output::{print_table, Format, OutputArgs};
@@ -32,26 +34,27 @@ pub struct ConnArgs {
     pub bootstrap_server: Option<String>,
     /// Profile: development, staging or production.
     #[arg(long, short = 'e', global = true)]
-    pub environment: Option<String>,
-    /// A kafka.env file to load.
+    pub environment: Option<Environment>,
+    /// A kafka.env file to load [default: ./kafka.env when it exists].
     #[arg(long = "env-file", global = true)]
     pub env_file: Option<PathBuf>,
+    /// A YAML or JSON file that adds or overrides topics.
+    #[arg(long = "topics-file", global = true)]
+    pub topics_file: Option<PathBuf>,
     /// Bound on every cluster call, in seconds.
     #[arg(long, default_value_t = 10, global = true)]
     pub timeout: u64,
 }
 
 impl ConnArgs {
-    /// The effective cluster configuration.
+    /// The effective cluster configuration, loaded like every other command's.
     pub fn config(&self) -> anyhow::Result<ClusterConfig> {
-        let env: Option<Environment> = self.environment.as_deref().map(str::parse).transpose()?;
-        let mut loader = ConfigLoader::new()
-            .process_env(std::env::vars())
-            .environment(env);
-        if let Some(f) = &self.env_file {
-            loader = loader.env_file(f);
-        }
-        Ok(loader.load()?.config)
+        let args = ConfigArgs {
+            environment: self.environment,
+            env_file: self.env_file.clone(),
+            topics_file: self.topics_file.clone(),
+        };
+        Ok(args.load()?.config)
     }
 
     /// Connects an admin client.

@@ -202,6 +202,14 @@ pub enum ClusterError {
         /// What failed (the testcontainers error, with context).
         message: String,
     },
+    /// Pulling an image (`--pull`) failed, e.g. no registry is reachable.
+    #[error("pulling image {image} failed: {message}")]
+    ImagePull {
+        /// The image reference.
+        image: String,
+        /// The engine's error and what to do instead.
+        message: String,
+    },
     /// Building or importing a local image failed.
     #[error("building image {image} failed: {message}")]
     ImageBuild {

@@ -311,10 +311,10 @@ impl DockerProvider {
             let mut stream = self.docker.create_image(Some(opts), None, None);
             while let Some(item) = stream.next().await {
                 if let Err(e) = item {
-                    return Err(ClusterError::ImageBuild {
+                    return Err(ClusterError::ImagePull {
                         image: s.image.clone(),
                         message: format!(
-                            "pull failed ({e}); without a reachable registry use `--images local` after `tda-kafka images build`"
+                            "{e}; without a reachable registry use `--images local` after `tda-kafka images build`"
                         ),
                     });
                 }

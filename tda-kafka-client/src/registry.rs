@@ -220,7 +220,18 @@ impl RegistryClient {
 
     /// Encodes `value` for `topic` in the Confluent wire format.
     pub async fn encode<M: TdaMessage>(&self, topic: &str, value: &M) -> Result<Vec<u8>> {
+        // Hot path: encode under the read lock, no Arc clone, no await.
+        {
+            let writers = self.writers.read().expect("writer cache poisoned");
+            if let Some(entry) = writers.get(&TypeId::of::<M>()).and_then(|m| m.get(topic)) {
+                return Self::encode_with(entry, topic, value);
+            }
+        }
         let entry = self.writer::<M>(topic).await?;
+        Self::encode_with(&entry, topic, value)
+    }
+
+    fn encode_with<M: TdaMessage>(entry: &WriterEntry, topic: &str, value: &M) -> Result<Vec<u8>> {
         let mut buf = Vec::with_capacity(256);
         buf.push(MAGIC_BYTE);
         buf.extend_from_slice(&entry.id.to_be_bytes());

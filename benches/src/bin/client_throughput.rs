@@ -7,8 +7,9 @@
 //! TDA_KAFKA_BENCH_REGISTRY_URL=http://127.0.0.1:38081/apis/ccompat/v7 \
 //! cargo run --release -p tda-kafka-benches --bin client-throughput -- 50000 3
 //! ```
-//! Arguments: messages per run (default 50000), rounds (default 3; the best
-//! round of each variant is reported).
+//! Arguments: messages per run (default 50000), rounds (default 3; median and
+//! best round of each variant are reported). `client-throughput codec` instead
+//! compares warm typed Avro encoding with bare apache-avro datum encoding.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -196,6 +197,63 @@ async fn typed_consume(settings: &ClientSettings, topic: &Topic<Events>, n: usiz
     (n - 1) as f64 / elapsed.as_secs_f64()
 }
 
+/// Warm typed Avro encode vs bare apache-avro datum encoding, interleaved in
+/// small batches so machine noise hits both alike; the fastest batch of each
+/// is compared (`client-throughput codec`).
+async fn codec_ratio() {
+    use apache_avro::writer::datum::GenericDatumWriter;
+    use tda_kafka_client::model::SystemEvent;
+    use tda_kafka_client::TdaMessage;
+    const BATCH: u32 = 2_000;
+    let registry = tda_kafka_client::RegistryClient::new(registry_url()).unwrap();
+    let topic = format!("bench-ratio-{}", rand_seed());
+    let event = one_kb_event(7);
+    registry.encode(&topic, &event).await.unwrap();
+    let writer = GenericDatumWriter::builder(SystemEvent::avro_schema())
+        .build()
+        .unwrap();
+    let (mut typed, mut bare, mut presized) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..300 {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            std::hint::black_box(
+                registry
+                    .encode(&topic, std::hint::black_box(&event))
+                    .await
+                    .unwrap(),
+            );
+        }
+        typed = typed.min(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            std::hint::black_box(
+                writer
+                    .write_ser_to_vec(std::hint::black_box(&event))
+                    .unwrap(),
+            );
+        }
+        bare = bare.min(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            let mut buf = Vec::with_capacity(256);
+            writer
+                .write_ser(&mut buf, std::hint::black_box(&event))
+                .unwrap();
+            std::hint::black_box(buf);
+        }
+        presized = presized.min(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
+    }
+    println!(
+        "AVRO ENCODE (1 KB SystemEvent, best of 300 batches of {BATCH}): typed warm {typed:.0} ns | bare write_ser_to_vec {bare:.0} ns ({:.2}x) | bare pre-sized buffer {presized:.0} ns ({:.2}x)",
+        typed / bare,
+        typed / presized
+    );
+    println!(
+        "registry HTTP calls: {} (one registration)",
+        registry.http_requests()
+    );
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
@@ -227,6 +285,9 @@ fn report(what: &str, raw: &[f64], typed: &[(&str, &[f64])]) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("codec") {
+        return codec_ratio().await;
+    }
     let n: usize = args.get(1).map(|s| s.parse().unwrap()).unwrap_or(50_000);
     let rounds: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(3);
     let json = ClientSettings::new(bootstrap()).with_service_name("bench");
@@ -292,7 +353,11 @@ async fn main() {
         tj.push(j);
         ta.push(a);
     }
-    report("PRODUCE vs raw", &raw, &[("typed json", &tj), ("typed avro", &ta)]);
+    report(
+        "PRODUCE vs raw",
+        &raw,
+        &[("typed json", &tj), ("typed avro", &ta)],
+    );
     report(
         "PRODUCE vs raw+headers",
         &rawh,

@@ -19,6 +19,20 @@ pub const HEALTH_TOPIC: &str = "_tda_kafka_health";
 /// One readiness probe: `Ok(())` when ready, otherwise what is still missing.
 pub async fn probe(config: &ClusterConfig) -> Result<(), String> {
     let expected = usize::from(config.broker_count);
+    // Cheap first: every client listener accepts TCP connections. Without
+    // this a librdkafka metadata request would wait its whole timeout while
+    // the JVMs are still starting.
+    let mut listening = 0;
+    for id in config.node_ids() {
+        let addr = (config.network.host.as_str(), config.network.kafka_port(id));
+        let connect = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(500), connect).await {
+            listening += 1;
+        }
+    }
+    if listening < expected {
+        return Err(format!("{listening} of {expected} brokers listening"));
+    }
     let props = config.client_properties();
     let admin = Admin::connect(&props, Duration::from_secs(5))
         .await

@@ -7,7 +7,7 @@
 //! peak resident memory (VmHWM) of every broker JVM.
 //!
 //! Run: `cargo run --release -p tda-kafka-benches --bin startup [-- RUNS]`.
-//! Uses ports 45092-45094 / 45192-45194 and heaps of `-Xmx512m`.
+//! Uses ports 24092-24094 / 24192-24194 and heaps of `-Xmx512m`.
 
 use std::time::{Duration, Instant};
 
@@ -27,10 +27,20 @@ fn config(brokers: u16) -> ClusterConfig {
         group_initial_rebalance_delay_ms: 0,
         ..ClusterConfig::default()
     };
-    c.network.kafka_base_port = 45092;
-    c.network.controller_base_port = 45192;
+    c.network.kafka_base_port = 24092;
+    c.network.controller_base_port = 24192;
     c.network.jmx_base_port = 0;
     c
+}
+
+/// CPU time (user + system) `pid` has used, in seconds.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the comm.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// Peak resident set (VmHWM) of `pid` in MiB.
@@ -50,6 +60,8 @@ struct Result {
     brokers: u16,
     runs: Vec<Duration>,
     peak_rss: Vec<f64>,
+    /// CPU seconds all broker JVMs used until ready, per run.
+    cpu: Vec<f64>,
 }
 
 async fn measure(brokers: u16, runs: usize) -> Result {
@@ -70,6 +82,7 @@ async fn measure(brokers: u16, runs: usize) -> Result {
     provider.stop(&stop, &NoProgress).await.expect("stop");
     let mut times = Vec::new();
     let mut peak = vec![0.0_f64; usize::from(brokers)];
+    let mut cpu = Vec::new();
     for i in 0..runs {
         let t = Instant::now();
         let report = provider
@@ -78,8 +91,10 @@ async fn measure(brokers: u16, runs: usize) -> Result {
             .expect("start");
         let elapsed = t.elapsed();
         assert!(!report.formatted && !report.already_running);
+        let mut run_cpu = 0.0;
         for n in &report.status.nodes {
             if let Some(pid) = n.state.pid() {
+                run_cpu += cpu_secs(pid).unwrap_or(0.0);
                 let rss = peak_rss_mib(pid).unwrap_or(0.0);
                 let slot = &mut peak[usize::from(n.node_id) - 1];
                 *slot = slot.max(rss);
@@ -91,6 +106,7 @@ async fn measure(brokers: u16, runs: usize) -> Result {
             elapsed.as_secs_f64()
         );
         times.push(elapsed);
+        cpu.push(run_cpu);
         provider.stop(&stop, &NoProgress).await.expect("stop");
     }
     provider
@@ -107,6 +123,7 @@ async fn measure(brokers: u16, runs: usize) -> Result {
         brokers,
         runs: times,
         peak_rss: peak,
+        cpu,
     }
 }
 
@@ -126,14 +143,24 @@ async fn main() {
             .map(|d| format!("{:.2}", d.as_secs_f64()))
             .collect();
         let rss: Vec<String> = r.peak_rss.iter().map(|m| format!("{m:.0}")).collect();
+        let mut cpu = r.cpu.clone();
+        cpu.sort_by(f64::total_cmp);
         println!(
-            "  {} broker(s): median {:.2} s  (runs: {} s)  peak RSS per broker JVM: {} MiB",
+            "  {} broker(s): median {:.2} s  (runs: {} s)  peak RSS per broker JVM: {} MiB  CPU of all JVMs until ready (median): {:.1} s",
             r.brokers,
             median(r.runs.clone()).as_secs_f64(),
             secs.join(", "),
-            rss.join(", ")
+            rss.join(", "),
+            cpu[cpu.len() / 2]
         );
     }
     let ratio = median(three.runs.clone()).as_secs_f64() / median(one.runs.clone()).as_secs_f64();
     println!("  ratio 3 brokers / 1 broker: {ratio:.2} (goal: <= 1.5)");
+    println!(
+        "  machine: {} CPU(s), load average at the end: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
 }

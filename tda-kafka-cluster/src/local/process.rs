@@ -44,6 +44,10 @@ pub(crate) fn alive(pid: u32) -> bool {
             let state = stat
                 .rsplit_once(')')
                 .and_then(|(_, rest)| rest.trim_start().chars().next());
+            if state == Some('Z') {
+                // It exited after the first waitpid: reap it now.
+                let _ = waitpid(Pid::from_raw(raw), Some(WaitPidFlag::WNOHANG));
+            }
             !matches!(state, Some('Z') | Some('X') | None)
         }
         Err(_) => false,

@@ -16,13 +16,13 @@
 
 pub mod dist;
 pub mod docker;
-#[cfg(feature = "testcontainers")]
-pub mod testcontainers;
 mod error;
 pub mod local;
 mod progress;
 mod provider;
 pub mod ready;
+#[cfg(feature = "testcontainers")]
+pub mod testcontainers;
 
 pub use error::ClusterError;
 pub use progress::{NoProgress, Progress, ProgressEvent, Step};

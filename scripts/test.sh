@@ -63,7 +63,9 @@ export TDA_KAFKA_TEST_DATA_DIR_ROOT="$TARGET_DIR/tda-kafka-test"
 echo "==> cargo test --workspace --all-targets"
 # Cluster-lifecycle tests start their own clusters; one test thread per binary
 # keeps a 2-core machine responsive.
-cargo test --workspace --all-targets -- --test-threads="${TDA_KAFKA_TEST_THREADS:-2}"
+# (RUST_TEST_THREADS, not `-- --test-threads`: criterion benches built as test
+# targets do not take libtest flags.)
+RUST_TEST_THREADS="${TDA_KAFKA_TEST_THREADS:-2}" cargo test --workspace --all-targets --no-fail-fast
 echo "==> doc tests"
 cargo test --workspace --doc
 echo "==> all tests passed"

@@ -437,6 +437,46 @@ impl<T: TdaTopic> TdaConsumer<T> {
     }
 }
 
+/// The committed offsets of `group` on `topic` for `partitions` (`None`
+/// where nothing was committed), read without joining the group.
+pub fn committed_offsets(
+    settings: &ClientSettings,
+    group: &str,
+    topic: &str,
+    partitions: &[i32],
+    timeout: Duration,
+) -> Result<Vec<(i32, Option<i64>)>> {
+    let consumer: BaseConsumer =
+        settings
+            .consumer_config(group)
+            .create()
+            .map_err(|source| ClientError::Kafka {
+                operation: "create consumer",
+                source,
+            })?;
+    let mut tpl = TopicPartitionList::new();
+    for p in partitions {
+        tpl.add_partition(topic, *p);
+    }
+    let got = consumer
+        .committed_offsets(tpl, timeout)
+        .map_err(|source| ClientError::Kafka {
+            operation: "committed offsets",
+            source,
+        })?;
+    Ok(got
+        .elements()
+        .iter()
+        .map(|e| {
+            let o = match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            };
+            (e.partition(), o)
+        })
+        .collect())
+}
+
 fn detach(m: &BorrowedMessage<'_>) -> OwnedMessage {
     m.detach()
 }

@@ -49,11 +49,19 @@ pub fn avro_settings() -> ClientSettings {
 
 /// Creates `name` with `partitions` partitions and replication factor 3.
 pub async fn create_topic(name: &str, partitions: i32) {
+    create_topic_with(name, partitions, &[]).await
+}
+
+/// Creates `name` with replication factor 3 and topic `configs`.
+pub async fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &str)]) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .create()
         .unwrap();
-    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(3));
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(3));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
     let res = admin
         .create_topics(
             [&topic],

@@ -384,6 +384,7 @@ impl<T: TdaTopic> TdaConsumer<T> {
             _kind: std::marker::PhantomData,
         });
         let mut workers: HashMap<i32, (mpsc::Sender<Dispatched>, JoinHandle<()>)> = HashMap::new();
+        let inline = self.options.max_concurrency <= 1;
         let mut tick = tokio::time::interval(self.options.commit_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -403,6 +404,24 @@ impl<T: TdaTopic> TdaConsumer<T> {
                     let generation = self.generations.get(partition);
                     let owned = detach(&msg);
                     drop(msg);
+                    if inline {
+                        // One record at a time: handle it here, no hand-off.
+                        match process(&shared, &owned).await {
+                            Outcome::Done => {
+                                if self.generations.get(partition) == generation {
+                                    if let Err(e) = self.consumer.store_offset(
+                                        &shared.topic,
+                                        partition,
+                                        owned.offset(),
+                                    ) {
+                                        tracing::warn!(error = %e, partition, "offset not stored");
+                                    }
+                                }
+                                continue;
+                            }
+                            Outcome::Abandoned => break,
+                        }
+                    }
                     let (tx, _) = workers.entry(partition).or_insert_with(|| {
                         let (tx, rx) = mpsc::channel(256);
                         let handle = tokio::spawn(worker(shared.clone(), partition, rx));

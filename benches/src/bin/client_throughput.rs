@@ -161,11 +161,16 @@ fn rand_seed() -> u128 {
         .as_nanos()
 }
 
-async fn typed_consume(settings: &ClientSettings, topic: &Topic<Events>, n: usize) -> f64 {
+async fn typed_consume(
+    settings: &ClientSettings,
+    topic: &Topic<Events>,
+    n: usize,
+    concurrency: usize,
+) -> f64 {
     let c = TdaConsumer::new(
         settings,
         topic.clone(),
-        ConsumerOptions::new(format!("bench-typed-{}", rand_seed())).with_concurrency(3),
+        ConsumerOptions::new(format!("bench-typed-{}", rand_seed())).with_concurrency(concurrency),
     )
     .unwrap();
     let token = CancellationToken::new();
@@ -364,19 +369,21 @@ async fn main() {
         &[("typed json", &tj), ("typed avro", &ta)],
     );
 
-    let (mut craw, mut crd, mut cj, mut ca) = (vec![], vec![], vec![], vec![]);
+    let (mut craw, mut crd, mut cj, mut ca, mut ci) = (vec![], vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         let r = raw_consume(&json, &raw_topic, n).await;
         let d = raw_consume_decode(&json, &raw_topic, n).await;
-        let j = typed_consume(&json, &json_topic, n).await;
-        let a = typed_consume(&avro, &avro_topic, n).await;
+        let j = typed_consume(&json, &json_topic, n, 3).await;
+        let a = typed_consume(&avro, &avro_topic, n, 3).await;
+        let i = typed_consume(&avro, &avro_topic, n, 1).await;
         println!(
-            "consume round {round}: raw recv {r:.0}/s, raw recv+decode+store {d:.0}/s, typed json {j:.0}/s, typed avro {a:.0}/s"
+            "consume round {round}: raw recv {r:.0}/s, raw recv+decode+store {d:.0}/s, typed json {j:.0}/s, typed avro {a:.0}/s, typed avro inline (concurrency 1) {i:.0}/s"
         );
         craw.push(r);
         crd.push(d);
         cj.push(j);
         ca.push(a);
+        ci.push(i);
     }
     report(
         "CONSUME vs raw recv",
@@ -386,7 +393,7 @@ async fn main() {
     report(
         "CONSUME vs raw recv+decode+store",
         &crd,
-        &[("typed avro", &ca)],
+        &[("typed avro", &ca), ("typed avro inline", &ci)],
     );
     println!(
         "registry HTTP calls in this process: {} (subjects registered: 1, {}-value)",

@@ -16,7 +16,7 @@ need cargo "install a Rust toolchain (rust-version in Cargo.toml)"
 need java "install Java 17+, e.g. apt-get install openjdk-17-jre-headless"
 need kcat "apt-get install kcat (an independent client the tests cross-check with)"
 python3 -c 'import confluent_kafka' 2>/dev/null \
-  || fail "python3 confluent_kafka is missing: apt-get install python3-confluent-kafka"
+  || fail "python3 confluent_kafka is missing for $(command -v python3): python3 -m pip install 'confluent-kafka[avro,schemaregistry]' (or apt-get install python3-confluent-kafka for /usr/bin/python3)"
 if [ -z "${KAFKA_HOME:-}" ] && [ ! -f "${XDG_CACHE_HOME:-$HOME/.cache}/tda-kafka/kafka-4.4.0/.tda-kafka-complete" ]; then
   need mvn "apt-get install maven (fetches Kafka once into ~/.cache/tda-kafka), or set KAFKA_HOME"
 fi

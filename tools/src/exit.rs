@@ -6,6 +6,7 @@
 //! | 1 | error: the operation failed, input or configuration is invalid, the cluster is unreachable |
 //! | 2 | usage error: unknown command or flag (from clap) |
 //! | 3 | a check came out negative: cluster not running (`status`), unhealthy (`health`), drift (`topics check`) |
+//! | 141 | stdout was closed by the reader (e.g. piped into `head`) |
 
 use std::process::ExitCode;
 
@@ -27,6 +28,28 @@ pub const OK: u8 = 0;
 pub const ERROR: u8 = 1;
 /// Exit code for negative checks.
 pub const CHECK_FAILED: u8 = 3;
+
+/// Exit code when stdout was closed by the reader (`tda-kafka ... | head`),
+/// as a shell reports a process ended by SIGPIPE.
+pub const BROKEN_PIPE: i32 = 141;
+
+/// Makes a closed stdout end the process quietly with [`BROKEN_PIPE`] instead
+/// of a panic message: `println!` panics on EPIPE because Rust ignores SIGPIPE.
+pub fn quiet_on_broken_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(BROKEN_PIPE);
+        }
+        default_hook(info);
+    }));
+}
 
 /// Prints an error chain to stderr and maps it to an exit code.
 pub fn report(result: anyhow::Result<()>) -> ExitCode {

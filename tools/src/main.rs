@@ -60,6 +60,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    exit::quiet_on_broken_pipe();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

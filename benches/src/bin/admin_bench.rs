@@ -159,7 +159,10 @@ async fn main() {
         })
         .await
         .unwrap();
-    admin.wait_for_topics(&[topic.clone()]).await.unwrap();
+    admin
+        .wait_for_topics(std::slice::from_ref(&topic))
+        .await
+        .unwrap();
     let offsets = (0..1000).map(|p| ((topic.clone(), p), 0i64)).collect();
     admin.set_offsets(&group, &offsets).await.unwrap();
     // Warm-up: the first call after creating 1000 partitions may wait for

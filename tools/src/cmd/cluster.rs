@@ -103,7 +103,7 @@ pub struct StopArgs {
     /// Back up topic configs and group offsets before stopping.
     #[arg(long)]
     pub backup: bool,
-    /// Where `--backup` writes [default: <data dir>/../backups/tda-kafka-<time>.yaml].
+    /// Where `--backup` writes [default: DATA_DIR/../backups/tda-kafka-TIMESTAMP.yaml].
     #[arg(long, value_name = "PATH", requires = "backup")]
     pub backup_file: Option<PathBuf>,
     /// Seconds a graceful stop may take per process before it is killed.

@@ -2,7 +2,8 @@
 //! own ports (49092-49094, controllers 49192-49194, registry 48081), checked
 //! with independent clients (kcat, python confluent_kafka):
 //! start, topics as the seed specifies, start twice, a bad env file, data
-//! kept across stop/start, partial and stale states, --clean, --remove-volumes.
+//! kept across stop/start, partial and stale states, stop --backup and
+//! RECOVERY_MODE=true start, --clean, --remove-volumes.
 //!
 //! One cluster for this test binary; the steps run in order in one test.
 
@@ -445,10 +446,41 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert!(out.contains("stale pid"), "{out}");
     assert!(!pid_file.exists());
 
-    // 7. --clean wipes the data and recreates the topics.
-    let out = f.ok(&["start", "--env-file", &env, "--clean", "--no-registry"]);
-    assert_eq!(out.matches(" created").count(), 5, "{out}");
+    // 7. stop --backup, then the seed's RECOVERY_MODE=true start on wiped data
+    //    (--clean): the data is gone, the five topics are recreated, and the
+    //    backup brings back the topic the architecture does not know.
+    f.ok(&["start", "--env-file", &env, "--no-registry", "--no-topics"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
+        .args(["topics", "create", "tda_recovery_probe"])
+        .args(["partitions=2,retention.ms=3600000", "-b", BOOTSTRAP])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "topics create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = f.run(&["stop", "--backup"]);
+    assert!(out.status.success(), "stop --backup failed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backup: "));
+    let recover = f.data.with_file_name("recover.env");
+    std::fs::write(&recover, format!("{ENV}RECOVERY_MODE=true\n")).unwrap();
+    let recover = recover.display().to_string();
+    let out = f.run(&["start", "--env-file", &recover, "--clean", "--no-registry"]);
+    assert!(out.status.success(), "recovery start failed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches(" created").count(), 5, "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("topic tda_recovery_probe: created"),
+        "{stderr}"
+    );
     assert!(!read_events().contains(&token), "--clean kept old data");
+    let d = describe_independently();
+    let probe = &d["topics"]["tda_recovery_probe"];
+    assert_eq!(probe["partitions"], 2, "{d}");
+    assert_eq!(probe["retention.ms"], "3600000", "{d}");
 
     // 8. stop --remove-volumes: nothing runs, nothing listens, no data left.
     f.ok(&["stop", "--remove-volumes"]);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use tda_kafka_admin::{Admin, EnsureOutcome, HealthReport};
+use tda_kafka_admin::{Admin, Backup, EnsureOutcome, HealthReport};
 use tda_kafka_cluster::local::LocalProvider;
 use tda_kafka_cluster::{
     ClusterProvider, ClusterStatus, Endpoints, Progress, ProgressEvent, StartOptions, StartReport,
@@ -243,7 +243,62 @@ pub async fn start(args: StartArgs) -> anyhow::Result<()> {
             provider.data_dir().display()
         )
     })?;
-    args.output.print(&report, print_start_report)
+    args.output.print(&report, print_start_report)?;
+    if config.recovery_mode {
+        recover(&provider, &config, &report.endpoints.bootstrap_servers).await?;
+    }
+    Ok(())
+}
+
+/// Where `stop --backup` writes and `RECOVERY_MODE=true start` reads.
+fn backups_dir(provider: &LocalProvider) -> PathBuf {
+    provider.data_dir().with_file_name("backups")
+}
+
+/// The seed's `RECOVERY_MODE=true start-kafka.sh`: restores the newest backup
+/// written by `stop --backup` (missing topics and group offsets).
+async fn recover(
+    provider: &LocalProvider,
+    config: &ClusterConfig,
+    bootstrap: &str,
+) -> anyhow::Result<()> {
+    let dir = backups_dir(provider);
+    let newest = std::fs::read_dir(&dir)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("tda-kafka-") && n.ends_with(".yaml"))
+        })
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    let Some(path) = newest else {
+        anyhow::bail!(
+            "RECOVERY_MODE=true, but there is no backup in {}: make one with `tda-kafka stop --backup`",
+            dir.display()
+        );
+    };
+    let backup = Backup::read(&path)?;
+    let mut props = config.client_properties();
+    props.set("bootstrap.servers", bootstrap);
+    let admin = Admin::connect(&props, Duration::from_secs(15)).await?;
+    let report = admin.restore(&backup).await?;
+    eprintln!("recovery from {}:", path.display());
+    for (topic, outcome) in &report.topics {
+        eprintln!("  topic {topic}: {outcome}");
+    }
+    for (group, outcome) in &report.groups {
+        eprintln!("  group {group}: offsets {outcome}");
+    }
+    if !report.success() {
+        anyhow::bail!(
+            "recovery from {} incomplete: see the lines above",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn print_start_report(report: &StartReport) {
@@ -371,10 +426,7 @@ async fn backup(provider: &LocalProvider, file: Option<PathBuf>) -> anyhow::Resu
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        provider
-            .data_dir()
-            .with_file_name("backups")
-            .join(format!("tda-kafka-{secs}.yaml"))
+        backups_dir(provider).join(format!("tda-kafka-{secs}.yaml"))
     });
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -23,6 +23,7 @@ mod provider;
 pub mod ready;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
+mod topics;
 
 pub use error::ClusterError;
 pub use progress::{NoProgress, Progress, ProgressEvent, Step};

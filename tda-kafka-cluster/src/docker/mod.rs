@@ -1188,30 +1188,7 @@ impl DockerProvider {
             ready::wait_registry(&url, deadline, t0, cancel).await?;
         }
         let topics = if options.create_topics {
-            progress.report(ProgressEvent::Started {
-                step: crate::Step::CreateTopics,
-            });
-            let admin = tda_kafka_admin::Admin::connect(
-                &config.client_properties(),
-                Duration::from_secs(30),
-            )
-            .await
-            .map_err(|source| ClusterError::Admin {
-                operation: "connect to create the TDA topics",
-                source,
-            })?;
-            let outcome = admin
-                .ensure_topics(&config.effective_topics())
-                .await
-                .map_err(|source| ClusterError::Admin {
-                    operation: "create the TDA topics",
-                    source,
-                })?;
-            progress.report(ProgressEvent::Finished {
-                step: crate::Step::CreateTopics,
-                detail: format!("{} topics", outcome.len()),
-            });
-            outcome
+            crate::topics::ensure_architecture(config, progress).await?
         } else {
             progress.report(ProgressEvent::Skipped {
                 step: crate::Step::CreateTopics,

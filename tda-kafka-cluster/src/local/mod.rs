@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
-use tda_kafka_admin::Admin;
 use tda_kafka_config::ClusterConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -626,50 +625,6 @@ impl LocalProvider {
         })
     }
 
-    async fn ensure_topics(
-        config: &ClusterConfig,
-        progress: &dyn Progress,
-    ) -> Result<Vec<(String, tda_kafka_admin::EnsureOutcome)>> {
-        progress.report(ProgressEvent::Started {
-            step: Step::CreateTopics,
-        });
-        let admin = Admin::connect(&config.client_properties(), Duration::from_secs(30))
-            .await
-            .map_err(|source| ClusterError::Admin {
-                operation: "connect to create the topics",
-                source,
-            })?;
-        let outcomes = admin
-            .ensure_topics(&config.effective_topics())
-            .await
-            .map_err(|source| ClusterError::Admin {
-                operation: "create the TDA topics",
-                source,
-            })?;
-        // Return only once the topics have leaders, so that clients started
-        // right after `start` find them.
-        let names: Vec<String> = outcomes.iter().map(|(n, _)| n.clone()).collect();
-        admin
-            .wait_for_topics(&names)
-            .await
-            .map_err(|source| ClusterError::Admin {
-                operation: "wait for the TDA topics' leaders",
-                source,
-            })?;
-        let created = outcomes
-            .iter()
-            .filter(|(_, o)| *o == tda_kafka_admin::EnsureOutcome::Created)
-            .count();
-        progress.report(ProgressEvent::Finished {
-            step: Step::CreateTopics,
-            detail: format!(
-                "{created} created, {} already existed",
-                outcomes.len() - created
-            ),
-        });
-        Ok(outcomes)
-    }
-
     #[allow(clippy::too_many_lines)]
     async fn start_inner(
         &self,
@@ -892,7 +847,7 @@ impl LocalProvider {
         let ready_after = t0.elapsed();
 
         let topics = if options.create_topics {
-            Self::ensure_topics(config, progress).await?
+            crate::topics::ensure_architecture(config, progress).await?
         } else {
             progress.report(ProgressEvent::Skipped {
                 step: Step::CreateTopics,

@@ -268,8 +268,19 @@ impl Admin {
                 };
                 report.topics.push((spec.name.clone(), status));
             }
-            let names: Vec<String> = backup.topics.iter().map(|t| t.name.clone()).collect();
-            self.wait_for_topics(&names).await?;
+            // Created topics are visible everywhere once `create_topics`
+            // returns; a topic that already existed may itself be new.
+            let existing: Vec<String> = report
+                .topics
+                .iter()
+                .filter(|(_, s)| s == EnsureOutcome::AlreadyExists.as_str())
+                .map(|(t, _)| t.clone())
+                .collect();
+            for (topic, wher) in self.await_topics(&existing).await? {
+                if let Some((_, status)) = report.topics.iter_mut().find(|(t, _)| *t == topic) {
+                    *status = format!("already_exists, but not ready on {wher}");
+                }
+            }
         }
         for g in &backup.groups {
             let offsets: BTreeMap<crate::Tp, i64> = g
@@ -286,24 +297,74 @@ impl Admin {
         Ok(report)
     }
 
-    /// Polls metadata until every topic in `names` has leaders for all
-    /// partitions, or the timeout passes.
+    /// Waits until every topic in `names` has a leader for every partition
+    /// in the metadata of every broker, bounded by the client's timeout;
+    /// [`AdminError::NotPropagated`] names what is still missing where.
+    ///
+    /// A new topic reaches each broker's metadata cache asynchronously, so a
+    /// call answered by another broker right after a create may not see it.
+    /// On PLAINTEXT listeners each broker is asked directly (raw protocol
+    /// client); on SSL/SASL the metadata librdkafka fetches is checked,
+    /// which comes from one broker per poll.
     pub async fn wait_for_topics(&self, names: &[String]) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut wait = std::time::Duration::from_millis(50);
-        loop {
-            let topics = self.topics_metadata().await?;
-            let ready = names.iter().all(|n| {
-                topics.iter().find(|t| &t.name == n).is_some_and(|t| {
-                    !t.partitions.is_empty() && t.partitions.iter().all(|p| !p.offline())
-                })
-            });
-            if ready || tokio::time::Instant::now() >= deadline {
-                return Ok(());
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(std::time::Duration::from_millis(800));
+        let pending = self.await_topics(names).await?;
+        if pending.is_empty() {
+            return Ok(());
         }
+        Err(AdminError::NotPropagated {
+            what: "topics".into(),
+            timeout_ms: self.timeout.as_millis() as u64,
+            pending: pending
+                .into_iter()
+                .map(|(topic, wher)| format!("{topic} on {wher}"))
+                .collect(),
+        })
+    }
+
+    /// Polls until every topic in `names` is ready on every broker or the
+    /// timeout passes; returns `(topic, where)` for what is still missing.
+    pub(crate) async fn await_topics(&self, names: &[String]) -> Result<Vec<(String, String)>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut wait = std::time::Duration::from_millis(20);
+        loop {
+            let pending = self.topics_not_ready(names).await?;
+            let now = tokio::time::Instant::now();
+            if pending.is_empty() || now >= deadline {
+                return Ok(pending);
+            }
+            tokio::time::sleep(wait.min(deadline - now)).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(500));
+        }
+    }
+
+    /// One poll of [`Self::await_topics`]: `(topic, where)` for every topic
+    /// not yet ready somewhere.
+    async fn topics_not_ready(&self, names: &[String]) -> Result<Vec<(String, String)>> {
+        if !crate::wire::plaintext(self.security_protocol.as_deref()) {
+            let topics = self.topics_metadata().await?;
+            return Ok(names
+                .iter()
+                .filter(|n| {
+                    !topics.iter().find(|t| &t.name == *n).is_some_and(|t| {
+                        !t.partitions.is_empty() && t.partitions.iter().all(|p| !p.offline())
+                    })
+                })
+                .map(|n| (n.clone(), "the metadata librdkafka fetched".to_owned()))
+                .collect());
+        }
+        let mut pending = Vec::new();
+        for b in self.metadata().await?.brokers {
+            let addr = format!("{}:{}", b.host, b.port);
+            let wher = format!("broker {} ({addr})", b.id);
+            match crate::wire::topics_not_ready_on(&addr, names, self.timeout).await {
+                Ok(missing) => pending.extend(missing.into_iter().map(|t| (t, wher.clone()))),
+                Err(e) => pending.extend(names.iter().map(|t| (t.clone(), format!("{wher}: {e}")))),
+            }
+        }
+        Ok(pending)
     }
 }
 

@@ -35,6 +35,18 @@ pub enum AdminError {
         /// The topic.
         topic: String,
     },
+    /// A change was accepted but is not yet visible on every broker (a new
+    /// topic without leaders, or a config change not yet in every broker's
+    /// cache) when the timeout passed.
+    #[error("{what} not visible on every broker within {timeout_ms} ms: {}", pending.join("; "))]
+    NotPropagated {
+        /// What was waited for, e.g. `topics` or `config change of topic t`.
+        what: String,
+        /// The bound that expired.
+        timeout_ms: u64,
+        /// What was still missing, per broker or topic.
+        pending: Vec<String>,
+    },
     /// A topic name breaks Kafka's naming rules.
     #[error("invalid topic name {topic:?}: {reason}")]
     InvalidTopicName {
@@ -144,7 +156,7 @@ impl AdminError {
     /// Whether retrying the same call may succeed.
     pub fn is_retriable(&self) -> bool {
         match self {
-            Self::Unreachable { .. } | Self::Protocol { .. } => true,
+            Self::Unreachable { .. } | Self::Protocol { .. } | Self::NotPropagated { .. } => true,
             Self::Topic { code, .. } | Self::Group { code, .. } => retriable_code(*code),
             Self::Kafka { source, .. } => source.rdkafka_error_code().is_some_and(retriable_code),
             _ => false,

@@ -19,7 +19,8 @@
 //! - A small raw protocol client ([`kafka-protocol`](https://docs.rs/kafka-protocol)
 //!   0.18 over a tokio `TcpStream`, versions negotiated with `ApiVersions`):
 //!   `DescribeLogDirs` (size on disk), `IncrementalAlterConfigs` (topic config
-//!   changes) and the controller id / cluster id from `Metadata`. It supports
+//!   changes), the controller id / cluster id from `Metadata`, and the
+//!   per-broker propagation checks below. It supports
 //!   **PLAINTEXT only**; on SSL/SASL clusters the size
 //!   and controller fields are reported as unavailable, with the reason, and
 //!   everything else works.
@@ -29,6 +30,17 @@
 //! 0.39 has no binding for it, and its AlterConfigs call was observed to
 //! report success without applying anything on Kafka 4.4. The broker's
 //! error message is surfaced together with the keys.
+//!
+//! Creates and config changes reach each broker's metadata and config cache
+//! asynchronously, and librdkafka sends metadata and DescribeConfigs requests
+//! to any one broker. So [`Admin::create_topics`], [`Admin::create_topic`],
+//! [`Admin::ensure_topics`], [`Admin::update_topic_configs`] and
+//! [`Admin::apply`] return only once every broker shows the change (asked
+//! one by one with `Metadata` / `DescribeConfigs` over the raw protocol
+//! client), bounded by the client's timeout; otherwise they report
+//! [`AdminError::NotPropagated`]. A following call answered by any broker
+//! then sees the change. On SSL/SASL listeners topic readiness is checked in
+//! the metadata librdkafka fetches (one broker per poll).
 //!
 //! Invariants: this crate never spawns processes or shells out to Kafka's
 //! Java tools; it speaks the Kafka protocol only. Nothing is applied

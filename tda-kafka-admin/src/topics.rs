@@ -31,7 +31,8 @@ impl Admin {
     /// Creates every topic that does not exist yet; existing topics are left
     /// untouched. `specs` must have their replication factor filled in (see
     /// `ClusterConfig::effective_topics`). Returns one outcome per topic, or
-    /// the first broker error with its topic.
+    /// the first broker error with its topic, once every topic has a leader
+    /// for each partition on every broker (see [`Admin::wait_for_topics`]).
     pub async fn ensure_topics(&self, specs: &[TopicSpec]) -> Result<Vec<(String, EnsureOutcome)>> {
         let configs: Vec<Vec<(String, String)>> = specs
             .iter()
@@ -55,7 +56,7 @@ impl Admin {
             .create_topics(&new_topics, &opts)
             .await
             .map_err(AdminError::kafka("create topics"))?;
-        results
+        let outcomes = results
             .into_iter()
             .map(|r| match r {
                 Ok(name) => Ok((name, EnsureOutcome::Created)),
@@ -69,7 +70,11 @@ impl Admin {
                     detail: None,
                 }),
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        // Return only once every topic is usable through any broker.
+        let names: Vec<String> = outcomes.iter().map(|(n, _)| n.clone()).collect();
+        self.wait_for_topics(&names).await?;
+        Ok(outcomes)
     }
 }
 
@@ -238,7 +243,11 @@ impl Admin {
         })
     }
 
-    /// Creates topics in one batch; one result per topic, in order.
+    /// Creates topics in one batch; one result per topic, in order. Returns
+    /// once every created topic has a leader for each partition on every
+    /// broker (see [`Admin::wait_for_topics`]); a created topic that does not
+    /// get there within the timeout is reported as
+    /// [`AdminError::NotPropagated`].
     pub async fn create_topics(&self, topics: &[CreateTopic]) -> Result<Vec<Result<String>>> {
         for t in topics {
             crate::validate_topic_name(&t.name)?;
@@ -269,7 +278,7 @@ impl Admin {
             .create_topics(&new_topics, &opts)
             .await
             .map_err(AdminError::kafka("create topics"))?;
-        Ok(results
+        let mut results: Vec<Result<String>> = results
             .into_iter()
             .zip(topics)
             .map(|(r, t)| {
@@ -288,7 +297,30 @@ impl Admin {
                     code,
                 })
             })
-            .collect())
+            .collect();
+        // A created topic reaches each broker's metadata asynchronously:
+        // return only once every created topic is usable through any broker.
+        let created: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().cloned())
+            .collect();
+        let pending = self.await_topics(&created).await?;
+        for r in &mut results {
+            let Ok(name) = r else { continue };
+            let wheres: Vec<String> = pending
+                .iter()
+                .filter(|(t, _)| t == name)
+                .map(|(_, w)| w.clone())
+                .collect();
+            if !wheres.is_empty() {
+                *r = Err(AdminError::NotPropagated {
+                    what: format!("created topic {name}"),
+                    timeout_ms: self.timeout.as_millis() as u64,
+                    pending: wheres,
+                });
+            }
+        }
+        Ok(results)
     }
 
     /// Creates one topic.
@@ -410,23 +442,44 @@ impl Admin {
                 )),
             });
         }
-        // Config changes reach every broker asynchronously: read back until
-        // the change is visible or the timeout passes.
+        // Config changes reach each broker's config cache asynchronously, and
+        // DescribeConfigs is answered from the cache of whichever broker gets
+        // it: ask every broker until all of them show the change.
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut wait = std::time::Duration::from_millis(20);
         loop {
-            let now = self
-                .topic_overrides(&[topic.to_owned()])
-                .await?
-                .remove(topic)
-                .unwrap_or_default();
-            let visible = changes
-                .iter()
-                .all(|(k, v)| now.get(k).map(String::as_str) == v.as_deref());
-            if visible || tokio::time::Instant::now() >= deadline {
+            let mut seen = None;
+            let mut pending = Vec::new();
+            for b in self.metadata().await?.brokers {
+                let addr = format!("{}:{}", b.host, b.port);
+                let wher = format!("broker {} ({addr})", b.id);
+                match crate::wire::topic_overrides_on(&addr, topic, self.timeout).await {
+                    Ok(Some(now)) => {
+                        let visible = changes
+                            .iter()
+                            .all(|(k, v)| now.get(k).map(String::as_str) == v.as_deref());
+                        if visible {
+                            seen = Some(now);
+                        } else {
+                            pending.push(wher);
+                        }
+                    }
+                    Ok(None) => pending.push(format!("{wher}: topic unknown")),
+                    Err(e) => pending.push(format!("{wher}: {e}")),
+                }
+            }
+            if let (true, Some(now)) = (pending.is_empty(), seen) {
                 return Ok(now);
             }
-            tokio::time::sleep(wait).await;
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(AdminError::NotPropagated {
+                    what: format!("config change of topic {topic}"),
+                    timeout_ms: self.timeout.as_millis() as u64,
+                    pending,
+                });
+            }
+            tokio::time::sleep(wait.min(deadline - now)).await;
             wait = (wait * 2).min(std::time::Duration::from_millis(500));
         }
     }

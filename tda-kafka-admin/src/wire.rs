@@ -1,5 +1,7 @@
 //! A minimal Kafka protocol client for the calls librdkafka does not expose
-//! (the controller id from `Metadata`, `DescribeLogDirs`).
+//! (the controller id from `Metadata`, `DescribeLogDirs`,
+//! `IncrementalAlterConfigs`), and for asking one given broker what its own
+//! metadata and config cache show (propagation checks).
 //!
 //! It speaks PLAINTEXT only: one short-lived TCP connection per call, request
 //! versions negotiated with `ApiVersions`, every step bounded by the caller's
@@ -267,4 +269,90 @@ pub(crate) async fn incremental_alter_topic(
             .map(|r| (r.error_code, r.error_message.map(|m| m.to_string()))));
     }
     Err(last.unwrap_or_else(|| wire_err("", "no bootstrap servers")))
+}
+
+/// Of `topics`, those that `addr`'s own metadata does not show yet with a
+/// leader for every partition (a new topic reaches each broker's metadata
+/// cache asynchronously). Never auto-creates.
+pub(crate) async fn topics_not_ready_on(
+    addr: &str,
+    topics: &[String],
+    timeout: Duration,
+) -> Result<Vec<String>> {
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    let mut conn = WireConn::connect(addr, timeout).await?;
+    let req = MetadataRequest::default()
+        .with_allow_auto_topic_creation(false)
+        .with_topics(Some(
+            topics
+                .iter()
+                .map(|t| {
+                    MetadataRequestTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_string(t.clone()))))
+                })
+                .collect(),
+        ));
+    let resp: MetadataResponse = conn.send(req).await?;
+    Ok(topics
+        .iter()
+        .filter(|name| {
+            !resp.topics.iter().any(|t| {
+                t.name
+                    .as_ref()
+                    .is_some_and(|n| n.0.as_str() == name.as_str())
+                    && t.error_code == 0
+                    && !t.partitions.is_empty()
+                    && t.partitions
+                        .iter()
+                        .all(|p| p.error_code == 0 && p.leader_id.0 >= 0)
+            })
+        })
+        .cloned()
+        .collect())
+}
+
+/// The configs set on `topic` itself (source `DYNAMIC_TOPIC_CONFIG`), as
+/// `addr`'s own config cache reports them; `None` when that broker does not
+/// know the topic yet.
+pub(crate) async fn topic_overrides_on(
+    addr: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+    use kafka_protocol::messages::describe_configs_request::{
+        DescribeConfigsRequest, DescribeConfigsResource,
+    };
+    let mut conn = WireConn::connect(addr, timeout).await?;
+    let req =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_string(topic.to_owned()))
+            .with_configuration_keys(None)]);
+    let resp = conn.send(req).await?;
+    let Some(res) = resp.results.into_iter().next() else {
+        return Err(wire_err(addr, "DescribeConfigs returned no result"));
+    };
+    match res.error_code {
+        0 => {}
+        // UNKNOWN_TOPIC_OR_PARTITION: not in this broker's cache yet.
+        3 => return Ok(None),
+        code => {
+            return Err(wire_err(
+                addr,
+                format!(
+                    "DescribeConfigs of {topic}: error code {code}{}",
+                    res.error_message
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
+                ),
+            ))
+        }
+    }
+    Ok(Some(
+        res.configs
+            .into_iter()
+            .filter(|c| c.config_source == 1)
+            .filter_map(|c| Some((c.name.to_string(), c.value?.to_string())))
+            .collect(),
+    ))
 }

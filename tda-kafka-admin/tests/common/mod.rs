@@ -58,7 +58,8 @@ pub fn peer(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(text.trim()).unwrap_or(serde_json::Value::String(text.trim().into()))
 }
 
-/// Creates a topic and waits until every partition has a leader.
+/// Creates a topic; `create_topic` returns once every partition has a
+/// leader on every broker.
 pub async fn create(admin: &Admin, name: &str, partitions: i32) {
     let t = tda_kafka_admin::CreateTopic {
         name: name.into(),
@@ -67,7 +68,6 @@ pub async fn create(admin: &Admin, name: &str, partitions: i32) {
         configs: Default::default(),
     };
     admin.create_topic(&t).await.expect("create topic");
-    admin.wait_for_topics(&[name.to_owned()]).await.unwrap();
 }
 
 /// Sends `n` messages to `partition`.

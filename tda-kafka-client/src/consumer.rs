@@ -327,6 +327,11 @@ impl<T: TdaTopic> TdaConsumer<T> {
 
     /// The committed offsets of this consumer's group for `partitions`
     /// (`None` where nothing was committed).
+    ///
+    /// A `TdaConsumer` is a subscribed group member from [`new`](Self::new)
+    /// on: do not create one only to read offsets, since a member that is
+    /// never [`run`](Self::run) can be assigned partitions that then nobody
+    /// consumes. Use [`committed_offsets`] to read them from outside the group.
     pub fn committed(
         &self,
         partitions: &[i32],

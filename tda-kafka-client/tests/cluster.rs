@@ -154,6 +154,41 @@ async fn every_message_type_round_trips_in_avro() {
     round_trip_all(s).await;
 }
 
+/// A consumer started before its topic exists (so the topic is missing from
+/// the metadata when it joins, and `auto.offset.reset` meets an empty log)
+/// picks the topic up once it is created and reads it from offset 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_started_before_its_topic_exists_picks_it_up() {
+    let settings = json_settings();
+    let topic = Topic::<Events>::named(unique("late-topic"));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let consumer =
+        TdaConsumer::new(&settings, topic.clone(), ConsumerOptions::new(unique("gl"))).unwrap();
+    let token = CancellationToken::new();
+    let run = tokio::spawn(consumer.run(
+        move |r: Received<Events>| {
+            let tx = tx.clone();
+            async move {
+                tx.send(r.offset)
+                    .map_err(|e| HandlerError::Permanent(e.to_string()))
+            }
+        },
+        token.clone(),
+    ));
+    create_topic(topic.name(), 1).await;
+    TdaProducer::new(&settings)
+        .unwrap()
+        .send(&topic, &"w".to_string(), &samples::system_event("late"))
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("the consumer never picked up its late topic");
+    assert_eq!(got, Some(0));
+    token.cancel();
+    run.await.unwrap().unwrap();
+}
+
 fn progress(job: &str, seq: usize) -> JobEvent {
     JobEvent {
         job_id: job.into(),

@@ -98,18 +98,24 @@ impl Admin {
         &self.config
     }
 
-    /// Brokers and topics, fetched with the client's timeout.
-    pub async fn metadata(&self) -> Result<ClusterMetadata> {
+    /// librdkafka's metadata of all topics (never auto-creates), fetched off
+    /// the async runtime with the client's timeout.
+    pub(crate) async fn fetch_all_metadata(&self) -> Result<rdkafka::metadata::Metadata> {
         let admin = Arc::clone(&self.inner);
         let timeout = self.timeout;
-        let md = tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
+        tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
             .await
             .expect("metadata task panicked")
             .map_err(|e| AdminError::Unreachable {
                 bootstrap: self.bootstrap.clone(),
                 timeout_ms: timeout.as_millis() as u64,
                 reason: e.to_string(),
-            })?;
+            })
+    }
+
+    /// Brokers and topics, fetched with the client's timeout.
+    pub async fn metadata(&self) -> Result<ClusterMetadata> {
+        let md = self.fetch_all_metadata().await?;
         let mut brokers: Vec<BrokerInfo> = md
             .brokers()
             .iter()

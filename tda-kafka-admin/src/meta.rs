@@ -1,7 +1,6 @@
 //! Topic metadata and configs, shared by describe, metrics, plan and health.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use rdkafka::admin::{AdminOptions, ConfigSource, ResourceSpecifier};
 use serde::{Deserialize, Serialize};
@@ -120,16 +119,7 @@ impl Admin {
     /// Metadata of all topics (internal included), sorted by name. Never
     /// auto-creates: it always asks for all topics and filters locally.
     pub async fn topics_metadata(&self) -> Result<Vec<TopicInfo>> {
-        let admin = Arc::clone(&self.inner);
-        let timeout = self.timeout;
-        let md = tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(None, timeout))
-            .await
-            .expect("metadata task panicked")
-            .map_err(|e| AdminError::Unreachable {
-                bootstrap: self.bootstrap.clone(),
-                timeout_ms: timeout.as_millis() as u64,
-                reason: e.to_string(),
-            })?;
+        let md = self.fetch_all_metadata().await?;
         let mut topics: Vec<TopicInfo> = md
             .topics()
             .iter()

@@ -14,6 +14,7 @@
 //! - readiness is always a real check (metadata, quorum, a produce/consume
 //!   round trip, an HTTP answer), never a log line or a fixed sleep.
 
+mod cluster_id;
 pub mod dist;
 pub mod docker;
 mod error;

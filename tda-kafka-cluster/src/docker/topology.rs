@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tda_kafka_config::{ClusterConfig, NetworkConfig};
 
 use super::images::ImageSet;
@@ -142,27 +141,8 @@ impl StackOptions {
 
     /// A deterministic KRaft cluster id for this stack (22 base64url chars).
     pub fn cluster_id(&self) -> String {
-        let digest = Sha256::digest(format!("tda-kafka-stack:{}", self.name).as_bytes());
-        base64url(&digest[..16])
+        crate::cluster_id::derived(&self.name)
     }
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 /// What a service is.

@@ -778,7 +778,7 @@ impl LocalProvider {
         let cluster_id = stored
             .as_ref()
             .map(|s| s.cluster_id.clone())
-            .unwrap_or_else(new_cluster_id);
+            .unwrap_or_else(crate::cluster_id::random);
         let log4j = self.data_dir.join(LOG4J_FILE);
         std::fs::write(&log4j, LOG4J2).map_err(ClusterError::io("cannot write", &log4j))?;
         let mut to_format = Vec::new();
@@ -1013,44 +1013,6 @@ fn interrupted() -> ClusterError {
     }
 }
 
-/// A random KRaft cluster id: 16 random bytes in URL-safe base64 without
-/// padding (Kafka's `Uuid` text form), not starting with `-`.
-fn new_cluster_id() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    loop {
-        let mut bytes = [0u8; 16];
-        let filled = std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-            .is_ok();
-        if !filled {
-            // Fall back to time and pid; uniqueness per machine is all that matters.
-            let seed = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-                ^ u128::from(std::process::id()) << 64;
-            bytes = seed.to_le_bytes();
-        }
-        let mut out = String::new();
-        let mut bits: u32 = 0;
-        let mut nbits = 0;
-        for b in bytes {
-            bits = (bits << 8) | u32::from(b);
-            nbits += 8;
-            while nbits >= 6 {
-                nbits -= 6;
-                out.push(ALPHABET[((bits >> nbits) & 0x3f) as usize] as char);
-            }
-        }
-        if nbits > 0 {
-            out.push(ALPHABET[((bits << (6 - nbits)) & 0x3f) as usize] as char);
-        }
-        if !out.starts_with('-') && out.chars().any(|c| c != 'A') {
-            return out;
-        }
-    }
-}
-
 impl ClusterProvider for LocalProvider {
     fn name(&self) -> &'static str {
         "local"
@@ -1156,19 +1118,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cluster_ids_look_like_kafka_uuids() {
-        for _ in 0..100 {
-            let id = new_cluster_id();
-            assert_eq!(id.len(), 22, "{id}");
-            assert!(!id.starts_with('-'));
-            assert!(id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        }
-        assert_ne!(new_cluster_id(), new_cluster_id());
-    }
-
-    #[test]
     fn topology_changes_are_detected() {
         let c = ClusterConfig::default();
         let a = Stored::new(&c, "x".into(), Some(8081));
@@ -1203,7 +1152,7 @@ mod tests {
             broker_count: 1,
             ..ClusterConfig::default()
         };
-        p.save_state(&Stored::new(&c, new_cluster_id(), None))
+        p.save_state(&Stored::new(&c, crate::cluster_id::random(), None))
             .unwrap();
         std::fs::create_dir_all(p.node_dir(1)).unwrap();
         // Our own pid: alive, but not a kafka node of this cluster.

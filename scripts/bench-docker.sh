@@ -30,7 +30,7 @@ TDA_CONNECT_PORT=58083
 TDA_REDIS_PORT=56379
 ENVEOF
 cleanup() {
-  "$BIN" docker stop --stack tdabench --env-file "$ENV" --clean-all --force >/dev/null 2>&1 || true
+  "$BIN" stop --provider docker --stack tdabench --env-file "$ENV" --clean-all --force >/dev/null 2>&1 || true
   "$BIN" stop --provider local --data-dir "$WORK/local" --force --clean-all >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -43,9 +43,9 @@ echo "== docker provider (local images, brokers + schema registry), $RUNS runs"
 : >"$WORK/docker.txt"
 for i in $(seq "$RUNS"); do
   # --clean: fresh volumes each run, like a first start.
-  t=$("$BIN" docker start --stack tdabench --env-file "$ENV" --profile core --clean --no-topics -o json 2>/dev/null | ready_after)
+  t=$("$BIN" start --provider docker --stack tdabench --env-file "$ENV" --profile core --clean --no-topics -o json 2>/dev/null | ready_after)
   echo "run $i: $t s" ; echo "$t" >>"$WORK/docker.txt"
-  "$BIN" docker stop --stack tdabench --env-file "$ENV" --force >/dev/null 2>&1
+  "$BIN" stop --provider docker --stack tdabench --env-file "$ENV" --force >/dev/null 2>&1
 done
 echo "docker median: $(median <"$WORK/docker.txt") s"
 

@@ -233,7 +233,10 @@ impl RegistryDist {
                 artifact,
                 command: "unpack".into(),
                 status: "no runner jar".into(),
-                output_tail: format!("{} is missing; run start with --pull", jar.display()),
+                output_tail: format!(
+                    "{} is missing; fetching again replaces the cached copy",
+                    jar.display()
+                ),
             });
         }
         Ok(dist)

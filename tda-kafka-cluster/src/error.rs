@@ -76,7 +76,7 @@ pub enum ClusterError {
         source: std::io::Error,
     },
     /// A port the cluster needs is already taken by another process.
-    #[error("port {host}:{port} ({purpose}) is already in use by another process; stop it or choose other ports (KAFKA ports come from the env file)")]
+    #[error("port {host}:{port} ({purpose}) is already in use by another process")]
     PortInUse {
         /// The bind address.
         host: String,
@@ -85,16 +85,16 @@ pub enum ClusterError {
         /// What we wanted it for, e.g. `broker 2 client listener`.
         purpose: String,
     },
-    /// A Kafka node (or another managed process) exited while the cluster was starting.
-    #[error("{name} exited during start ({exit}); last lines of {log_file}:\n{log_tail}", log_file = log_file.display())]
+    /// A Kafka node, a service or a helper process exited while the stack was starting.
+    #[error("{what} exited during start ({exit}); last lines of {log}:\n{log_tail}")]
     ProcessDied {
-        /// e.g. `kafka node 2` or `schema registry`.
-        name: String,
+        /// e.g. `kafka-2`, `schema-registry`, `storage format of node 1`.
+        what: String,
         /// How it exited, if known.
         exit: String,
-        /// Its log file.
-        log_file: PathBuf,
-        /// The last lines of that log.
+        /// Where its output is.
+        log: crate::LogLocation,
+        /// The last lines of that output.
         log_tail: String,
     },
     /// The cluster did not become ready within the bound.
@@ -117,9 +117,17 @@ pub enum ClusterError {
     },
     /// The requested start conflicts with the cluster stored in the data dir.
     #[error("{reason}")]
-    Conflict {
-        /// What conflicts and how to resolve it.
+    TopologyChanged {
+        /// What is stored and what was requested.
         reason: String,
+    },
+    /// A member of the stack that does not exist was named.
+    #[error("no member `{name}` in the stack; members: {known}")]
+    UnknownMember {
+        /// The name given.
+        name: String,
+        /// The members there are.
+        known: String,
     },
     /// The operation was interrupted (Ctrl-C); whatever it had started was stopped.
     #[error("interrupted: {cleanup}")]
@@ -146,15 +154,6 @@ pub enum ClusterError {
         #[source]
         source: AdminError,
     },
-    /// A Kafka client (producer/consumer) call failed.
-    #[error("{operation}: {source}")]
-    Kafka {
-        /// What was attempted.
-        operation: &'static str,
-        /// The librdkafka error.
-        #[source]
-        source: rdkafka::error::KafkaError,
-    },
     /// The stored cluster state could not be read or written.
     #[error("cluster state {path}: {reason}")]
     State {
@@ -163,16 +162,8 @@ pub enum ClusterError {
         /// What is wrong.
         reason: String,
     },
-    /// The requested operation is not supported by this provider.
-    #[error("{operation} is not supported by the {provider} provider")]
-    Unsupported {
-        /// The provider name.
-        provider: &'static str,
-        /// The operation.
-        operation: String,
-    },
     /// The Docker engine cannot be reached (not installed or not running).
-    #[error("no Docker engine answers ({message}); start one with `scripts/docker-engine.sh ensure` (Debian: apt-get install docker.io; dockerd as root), or use --provider local")]
+    #[error("no Docker engine answers ({message})")]
     DockerUnavailable {
         /// What the client said.
         message: String,
@@ -187,12 +178,32 @@ pub enum ClusterError {
         source: bollard::errors::Error,
     },
     /// An image of the requested image set is not in the engine.
-    #[error("image {image} (image set `{image_set}`) is not available in the Docker engine; build the local images with `tda-kafka images build`, or pull the set's images with `--pull` on a machine that can reach their registry")]
+    #[error("image {image} (image set `{image_set}`) is not in the Docker engine")]
     ImageMissing {
         /// The image reference.
         image: String,
         /// The image set it belongs to.
         image_set: String,
+    },
+    /// Recovery was asked for, but the stack has no backup to recover from.
+    #[error("RECOVERY_MODE=true, but there is no backup in {}", dir.display())]
+    NoBackup {
+        /// Where backups of this stack are kept.
+        dir: PathBuf,
+    },
+    /// An operation needs a running cluster.
+    #[error("{operation} needs a running cluster (it is {state})")]
+    NotRunning {
+        /// What was attempted, e.g. `backup`.
+        operation: &'static str,
+        /// The cluster's state.
+        state: crate::ClusterState,
+    },
+    /// Processes or containers still run after a stop.
+    #[error("still running after stop: {}", members.join(", "))]
+    StillRunning {
+        /// What still runs.
+        members: Vec<String>,
     },
     /// A testcontainers fixture (feature `testcontainers`) could not be started.
     #[error("testcontainers fixture {fixture}: {message}")]
@@ -221,24 +232,9 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
-    /// Whether trying the same operation again (unchanged) may succeed,
-    /// e.g. after a port was freed or a slow start. Missing tools, conflicts
-    /// and bad installations are not retriable.
-    pub fn is_retriable(&self) -> bool {
-        match self {
-            Self::PortInUse { .. }
-            | Self::NotReady { .. }
-            | Self::RegistryNotReady { .. }
-            | Self::Interrupted { .. }
-            | Self::StopFailed { .. } => true,
-            Self::FetchFailed { .. } => true,
-            Self::Admin { source, .. } => source.is_retriable(),
-            _ => false,
-        }
-    }
-
     /// Whether the error is about a missing prerequisite on this machine
-    /// (Java, Maven, a Kafka installation) rather than about the cluster.
+    /// (Java, Maven, a Kafka installation, a Docker engine or image) rather
+    /// than about the cluster; callers add how to install it.
     pub fn is_missing_prerequisite(&self) -> bool {
         matches!(
             self,
@@ -249,6 +245,18 @@ impl ClusterError {
                 | Self::DockerUnavailable { .. }
                 | Self::ImageMissing { .. }
         )
+    }
+
+    /// Whether the operation was interrupted (and cleaned up after).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Self::Interrupted { .. })
+    }
+
+    /// An interruption whose cleanup is described later.
+    pub(crate) fn interrupted() -> Self {
+        Self::Interrupted {
+            cleanup: String::new(),
+        }
     }
 
     pub(crate) fn io(

@@ -1,26 +1,31 @@
-//! The provider abstraction: what every way of running the cluster (local
-//! JVMs, Docker containers) offers, and the typed results it returns.
+//! The provider abstraction: what every way of running the stack (local
+//! JVMs, Docker containers) offers, its options and typed reports, and
+//! [`Provider`], the one value callers hold whichever way runs.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use futures::stream::{BoxStream, StreamExt};
 use serde::Serialize;
 use tda_kafka_admin::EnsureOutcome;
 use tda_kafka_config::ClusterConfig;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Progress, Result};
+use crate::docker::{DockerProvider, Services};
+use crate::local::LocalProvider;
+use crate::{ClusterStatus, Progress, ProviderKind, Result, ServiceKind};
 
 /// Options of [`ClusterProvider::start`].
 #[derive(Debug, Clone)]
 pub struct StartOptions {
-    /// Wipe all data and reformat before starting (`--clean`).
+    /// Wipe all data (and containers) before starting.
     pub clean: bool,
-    /// Create the TDA topics after readiness (off with `--no-topics`).
+    /// Create the architecture's topics after readiness.
     pub create_topics: bool,
-    /// Start the schema registry too (off with `--no-registry`).
-    pub registry: bool,
-    /// Fetch the distributions (or images) again even if cached (`--pull`).
+    /// Which services run besides the brokers.
+    pub services: Services,
+    /// Fetch the distributions (local) or pull the images (Docker) again.
     pub refetch: bool,
     /// Upper bound on waiting for readiness.
     pub ready_timeout: Duration,
@@ -31,7 +36,7 @@ impl Default for StartOptions {
         Self {
             clean: false,
             create_topics: true,
-            registry: true,
+            services: Services::all(),
             refetch: false,
             ready_timeout: Duration::from_secs(240),
         }
@@ -54,9 +59,10 @@ pub enum StopMode {
 pub struct StopOptions {
     /// Graceful or forced.
     pub mode: StopMode,
-    /// Delete the cluster's data after stopping (`--remove-volumes`, `--clean-all`).
+    /// Delete the stack's data after stopping.
     pub remove_data: bool,
-    /// Remove containers (Docker only; the local provider reports it as not applicable).
+    /// Remove containers and the network (Docker; the local provider notes
+    /// that it has none).
     pub remove_containers: bool,
     /// How long a graceful stop may take per process before it is killed.
     pub graceful_timeout: Duration,
@@ -73,179 +79,50 @@ impl Default for StopOptions {
     }
 }
 
-/// The overall state of a cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClusterState {
-    /// Every node is running and listening.
-    Running,
-    /// Some nodes run, others do not (or are not listening yet).
-    Partial,
-    /// No node runs.
-    Stopped,
-    /// The cluster was never started with this data dir / project.
-    NotCreated,
+/// One member of the stack: a Kafka node or a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "member", content = "id")]
+pub enum StackMember {
+    /// Kafka node N (broker and controller).
+    Node(u16),
+    /// A service of the stack.
+    Service(ServiceKind),
 }
 
-impl std::fmt::Display for ClusterState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Running => "running",
-            Self::Partial => "partial",
-            Self::Stopped => "stopped",
-            Self::NotCreated => "not created",
-        })
-    }
-}
-
-/// The state of one managed process (a Kafka node or a service).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
-pub enum ProcessState {
-    /// The process runs and its port accepts connections.
-    Running {
-        /// Process id (or container id prefix for Docker, as text).
-        pid: u32,
-    },
-    /// The process runs but its port does not accept connections (yet).
-    NotListening {
-        /// Process id.
-        pid: u32,
-    },
-    /// Not running.
-    Stopped,
-    /// A PID file names a process that is gone or is not ours.
-    StalePid {
-        /// The recorded process id.
-        pid: u32,
-    },
-}
-
-impl ProcessState {
-    /// Whether the process is alive (listening or not).
-    pub fn is_alive(&self) -> bool {
-        matches!(self, Self::Running { .. } | Self::NotListening { .. })
-    }
-
-    /// The live process id.
-    pub fn pid(&self) -> Option<u32> {
-        match self {
-            Self::Running { pid } | Self::NotListening { pid } => Some(*pid),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for ProcessState {
+impl std::fmt::Display for StackMember {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Running { pid } => write!(f, "running (pid {pid})"),
-            Self::NotListening { pid } => write!(f, "not listening (pid {pid})"),
-            Self::Stopped => f.write_str("stopped"),
-            Self::StalePid { pid } => write!(f, "stopped (stale pid file: {pid})"),
+            Self::Node(n) => write!(f, "kafka-{n}"),
+            Self::Service(s) => write!(f, "{s}"),
         }
-    }
-}
-
-/// Status of one Kafka node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NodeStatus {
-    /// Node id (1-based).
-    pub node_id: u16,
-    /// Process state.
-    pub state: ProcessState,
-    /// `host:port` of its client listener.
-    pub address: String,
-    /// `host:port` of its controller listener.
-    pub controller_address: String,
-    /// Its log file (local provider) or container name (Docker).
-    pub log: String,
-}
-
-/// Status of a companion service (the schema registry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServiceStatus {
-    /// e.g. `schema-registry`.
-    pub name: String,
-    /// Process state.
-    pub state: ProcessState,
-    /// Its base URL.
-    pub url: String,
-    /// Its log file or container name.
-    pub log: String,
-}
-
-/// A service address to show to users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServiceEndpoint {
-    /// Service name, e.g. `Schema Registry`.
-    pub name: String,
-    /// URL or `host:port`.
-    pub address: String,
-    /// What it is for.
-    pub description: String,
-}
-
-/// Where clients connect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Endpoints {
-    /// Bootstrap servers for clients on this host, e.g. `127.0.0.1:19092,...`.
-    pub bootstrap_servers: String,
-    /// Bootstrap servers for clients inside a container network (Docker only).
-    pub internal_bootstrap_servers: Option<String>,
-    /// The Confluent-compatible schema registry URL (`.../apis/ccompat/v7`), if it runs.
-    pub schema_registry_url: Option<String>,
-    /// Further services (JMX ports, UIs, ...).
-    pub services: Vec<ServiceEndpoint>,
-}
-
-/// The truth about a cluster.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClusterStatus {
-    /// Provider name (`local`, `docker`).
-    pub provider: &'static str,
-    /// Overall state.
-    pub state: ClusterState,
-    /// Where the data lives (a directory, or a volume prefix).
-    pub data_location: String,
-    /// Per-node status.
-    pub nodes: Vec<NodeStatus>,
-    /// The schema registry, if the cluster was started with it.
-    pub registry: Option<ServiceStatus>,
-    /// Connection endpoints.
-    pub endpoints: Endpoints,
-}
-
-impl ClusterStatus {
-    /// Whether every node is running.
-    pub fn is_running(&self) -> bool {
-        self.state == ClusterState::Running
     }
 }
 
 /// What [`ClusterProvider::start`] did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StartReport {
-    /// The cluster was already running; nothing was started.
+    /// Which provider ran it.
+    pub provider: ProviderKind,
+    /// The stack was already running; nothing was started.
     pub already_running: bool,
     /// Node ids started by this call.
     pub started_nodes: Vec<u16>,
-    /// Whether the storage was formatted by this call (first start or `--clean`).
+    /// Services started by this call.
+    pub started_services: Vec<ServiceKind>,
+    /// Requested services this provider does not run, with the reason.
+    pub skipped_services: Vec<(ServiceKind, String)>,
+    /// Whether storage was created by this call (first start or clean).
     pub formatted: bool,
-    /// Time from the call to a ready cluster.
+    /// Time from the call to a ready stack.
     #[serde(with = "duration_secs")]
     pub ready_after: Duration,
-    /// Outcome per TDA topic (empty with `--no-topics`).
+    /// Outcome per architecture topic (empty when topics were not created).
     pub topics: Vec<(String, EnsureOutcome)>,
-    /// Whether the registry was started by this call.
-    pub registry_started: bool,
-    /// Where to connect.
-    pub endpoints: Endpoints,
-    /// The status after start.
+    /// The status after start (its endpoints say where to connect).
     pub status: ClusterStatus,
 }
 
-/// How one process was stopped.
+/// How one process or container was stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 #[non_exhaustive]
@@ -270,26 +147,50 @@ pub enum StopOutcome {
     },
 }
 
+impl std::fmt::Display for StopOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Stopped { after } => {
+                write!(f, "stopped gracefully in {:.1} s", after.as_secs_f64())
+            }
+            Self::Killed {
+                after_timeout: true,
+            } => f.write_str("killed (did not stop within the graceful bound)"),
+            Self::Killed {
+                after_timeout: false,
+            } => f.write_str("killed (forced)"),
+            Self::NotRunning => f.write_str("was not running"),
+            Self::StalePidRemoved { pid } => {
+                write!(f, "was not running (stale pid file {pid} removed)")
+            }
+        }
+    }
+}
+
 /// What [`ClusterProvider::stop`] did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StopReport {
-    /// `(name, outcome)` for every node and service.
-    pub processes: Vec<(String, StopOutcome)>,
-    /// Data removed (paths or volume names).
+    /// The outcome for every node and service.
+    pub stopped: Vec<(StackMember, StopOutcome)>,
+    /// What was removed (paths, containers, volumes, networks).
     pub removed: Vec<String>,
-    /// Notes for the user (e.g. `--remove-containers has no effect for local clusters`).
+    /// Notes for the user (e.g. that the local provider has no containers).
     pub notes: Vec<String>,
 }
 
-/// A way of running the TDA cluster (local JVMs, Docker).
+/// A way of running the TDA stack (local JVMs, Docker).
 pub trait ClusterProvider: Send + Sync {
-    /// Short name, e.g. `local`.
-    fn name(&self) -> &'static str;
+    /// Which provider this is.
+    fn kind(&self) -> ProviderKind;
 
-    /// Starts the cluster described by `config` and waits until it is ready.
-    /// Starting a running cluster starts nothing and reports `already_running`.
-    /// When `cancel` fires, whatever this call started is stopped and
-    /// [`crate::ClusterError::Interrupted`] is returned.
+    /// Where `stop --backup` writes and recovery reads: one folder per stack,
+    /// outside the data it backs up (so removing the data keeps the backups).
+    fn backups_dir(&self) -> PathBuf;
+
+    /// Starts the stack described by `config` and waits until it is ready.
+    /// Starting a running stack starts nothing and reports `already_running`.
+    /// A failed or interrupted start stops whatever this call launched;
+    /// on `cancel` it returns [`crate::ClusterError::Interrupted`].
     fn start(
         &self,
         config: &ClusterConfig,
@@ -298,15 +199,84 @@ pub trait ClusterProvider: Send + Sync {
         cancel: CancellationToken,
     ) -> impl Future<Output = Result<StartReport>> + Send;
 
-    /// Stops the cluster (and its services).
+    /// Stops the stack (services first, brokers last).
     fn stop(
         &self,
         options: &StopOptions,
         progress: &dyn Progress,
     ) -> impl Future<Output = Result<StopReport>> + Send;
 
-    /// The current state, checked against the processes (never from a cache alone).
+    /// The current state, checked against the processes or containers.
     fn status(&self) -> impl Future<Output = Result<ClusterStatus>> + Send;
+}
+
+/// The provider of a stack, chosen once (see [`crate::select`]); callers
+/// never branch on which one runs.
+#[derive(Debug, Clone)]
+pub enum Provider {
+    /// JVM processes under a data directory.
+    Local(LocalProvider),
+    /// Containers on the local Docker engine.
+    Docker(Box<DockerProvider>),
+}
+
+impl ClusterProvider for Provider {
+    fn kind(&self) -> ProviderKind {
+        match self {
+            Self::Local(p) => p.kind(),
+            Self::Docker(p) => p.kind(),
+        }
+    }
+
+    fn backups_dir(&self) -> PathBuf {
+        match self {
+            Self::Local(p) => p.backups_dir(),
+            Self::Docker(p) => p.backups_dir(),
+        }
+    }
+
+    async fn start(
+        &self,
+        config: &ClusterConfig,
+        options: &StartOptions,
+        progress: &dyn Progress,
+        cancel: CancellationToken,
+    ) -> Result<StartReport> {
+        match self {
+            Self::Local(p) => p.start(config, options, progress, cancel).await,
+            Self::Docker(p) => p.start(config, options, progress, cancel).await,
+        }
+    }
+
+    async fn stop(&self, options: &StopOptions, progress: &dyn Progress) -> Result<StopReport> {
+        match self {
+            Self::Local(p) => p.stop(options, progress).await,
+            Self::Docker(p) => p.stop(options, progress).await,
+        }
+    }
+
+    async fn status(&self) -> Result<ClusterStatus> {
+        match self {
+            Self::Local(p) => p.status().await,
+            Self::Docker(p) => p.status().await,
+        }
+    }
+}
+
+impl Provider {
+    /// The output of a member of the stack (`kafka-1`, `schema-registry`,
+    /// a container name): its recent lines and, with `follow`, what comes.
+    pub fn logs(
+        &self,
+        service: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> Result<BoxStream<'_, Result<String>>> {
+        match self {
+            Self::Local(p) => p.logs(service, follow, tail),
+            Self::Docker(p) => Ok(p.logs(service, follow, tail)?.boxed()),
+        }
+    }
 }
 
 pub(crate) mod duration_secs {

@@ -13,6 +13,8 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tda_kafka_admin::Admin;
 use tda_kafka_config::ClusterConfig;
 
+use crate::{ServiceAddress, ServiceKind};
+
 /// The topic used for the readiness round trip.
 pub const HEALTH_TOPIC: &str = "_tda_kafka_health";
 
@@ -54,7 +56,11 @@ pub async fn probe(config: &ClusterConfig) -> Result<(), String> {
 /// `acks=all` and reads it back.
 pub async fn round_trip(config: &ClusterConfig) -> Result<(), String> {
     let base = tda_kafka_admin::lower(&config.client_properties());
-    let rf = i32::from(config.broker_count.min(3));
+    let rf = config
+        .clone()
+        .fit_to_brokers(config.broker_count)
+        .default_replication_factor;
+    let rf = i32::from(rf);
     let admin: AdminClient<DefaultClientContext> =
         base.create().map_err(|e| format!("admin client: {e}"))?;
     let topic = NewTopic::new(HEALTH_TOPIC, 1, TopicReplication::Fixed(rf))
@@ -127,29 +133,69 @@ pub async fn round_trip(config: &ClusterConfig) -> Result<(), String> {
     .map_err(|e| format!("consumer task: {e}"))?
 }
 
-/// Asks `GET <base>/subjects` of a Confluent-compatible registry at
-/// `host:port` (`path_prefix` e.g. `/apis/ccompat/v7`); `Ok` on HTTP 200.
-pub async fn probe_registry(host: &str, port: u16, path_prefix: &str) -> Result<(), String> {
+/// The real check of a service: the registry answers `GET <base>/subjects`,
+/// Connect `GET /connectors`, the UI `GET /`, ksqlDB `GET /info` with 200;
+/// Redis answers `PING` with `PONG`; ZooKeeper `ruok` with `imok`.
+/// `Ok` carries what was seen, `Err` what is wrong.
+pub async fn probe_service(kind: ServiceKind, at: &ServiceAddress) -> Result<String, String> {
+    let (request, expect): (String, &str) = match kind {
+        ServiceKind::Redis => ("PING\r\n".into(), "+PONG"),
+        ServiceKind::Zookeeper(_) => ("ruok".into(), "imok"),
+        ServiceKind::SchemaRegistry => return http_ok(at, "/subjects").await,
+        ServiceKind::Connect => return http_ok(at, "/connectors").await,
+        ServiceKind::Ksqldb => return http_ok(at, "/info").await,
+        ServiceKind::Ui => return http_ok(at, "/").await,
+    };
+    let answer = exchange(&at.host, at.port, request.as_bytes()).await?;
+    let text = String::from_utf8_lossy(&answer);
+    if text.starts_with(expect) {
+        Ok(format!("answered {expect}"))
+    } else {
+        Err(format!("answered {:?} instead of {expect}", text.trim()))
+    }
+}
+
+/// `GET <base><path>` answered 200.
+async fn http_ok(at: &ServiceAddress, path: &str) -> Result<String, String> {
+    let path = format!("{}{path}", at.base_path);
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}:{}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+        at.host, at.port
+    );
+    let answer = exchange(&at.host, at.port, req.as_bytes()).await?;
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) == Some("200") {
+        Ok(format!("GET {path}: 200"))
+    } else {
+        Err(format!("GET {path} answered {status:?}"))
+    }
+}
+
+/// Sends `request` to `host:port` and reads until the peer closes (or 4 KiB
+/// for line protocols), bounded by 5 s.
+async fn exchange(host: &str, port: u16, request: &[u8]) -> Result<Vec<u8>, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let io = async {
         let mut s = tokio::net::TcpStream::connect((host, port)).await?;
-        let req = format!(
-            "GET {path_prefix}/subjects HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-        );
-        s.write_all(req.as_bytes()).await?;
+        s.write_all(request).await?;
         let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await?;
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = s.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            // Line protocols (Redis) keep the connection open.
+            if !buf.starts_with(b"HTTP/") && buf.contains(&b'\n') {
+                break;
+            }
+        }
         Ok::<_, std::io::Error>(buf)
     };
-    let buf = tokio::time::timeout(Duration::from_secs(5), io)
+    tokio::time::timeout(Duration::from_secs(5), io)
         .await
         .map_err(|_| "no answer within 5 s".to_string())?
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&buf);
-    let status = text.lines().next().unwrap_or_default();
-    if status.split_whitespace().nth(1) == Some("200") {
-        Ok(())
-    } else {
-        Err(format!("answered {status:?}"))
-    }
+        .map_err(|e| format!("{host}:{port}: {e}"))
 }

@@ -7,9 +7,9 @@ use tda_kafka_config::ClusterConfig;
 
 use crate::{ClusterError, Progress, ProgressEvent, Result, Step};
 
-/// Creates the topics of `config`'s architecture that do not exist yet and
-/// returns only once all of them have leaders, so that clients started right
-/// after `start` find them.
+/// Creates the topics of `config`'s architecture that do not exist yet;
+/// [`Admin::ensure_topics`] returns only once every broker shows them with
+/// leaders, so clients started right after `start` find them.
 pub(crate) async fn ensure_architecture(
     config: &ClusterConfig,
     progress: &dyn Progress,
@@ -28,14 +28,6 @@ pub(crate) async fn ensure_architecture(
         .await
         .map_err(|source| ClusterError::Admin {
             operation: "create the TDA topics",
-            source,
-        })?;
-    let names: Vec<String> = outcomes.iter().map(|(n, _)| n.clone()).collect();
-    admin
-        .wait_for_topics(&names)
-        .await
-        .map_err(|source| ClusterError::Admin {
-            operation: "wait for the TDA topics' leaders",
             source,
         })?;
     let created = outcomes

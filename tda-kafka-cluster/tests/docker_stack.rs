@@ -4,8 +4,9 @@
 //!
 //! One test walks the whole lifecycle because a 3-broker stack takes about a
 //! minute to start on two cores. It uses its own stack name (`tdait`) and
-//! ports (59092-59094, registry 58081, Connect 58083, Redis 56379, JMX
-//! 59101-59103), so it never touches the user's `tda` stack or other clusters.
+//! ports below the ephemeral range (26092-26094, registry 26081, Connect
+//! 26083, Redis 26379, JMX 26101-26103), so it never touches the user's `tda`
+//! stack or other clusters; a failing run removes what it created.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,22 +14,23 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tda_kafka_cluster::docker::{self, images, BuildOptions, DockerProvider, StackOptions};
+use tda_kafka_cluster::ops::{self, StopRequest};
 use tda_kafka_cluster::{
-    ClusterProvider, ClusterState, NoProgress, StartOptions, StopMode, StopOptions,
+    ClusterProvider, ClusterState, NoProgress, ServiceKind, StartOptions, StopMode, StopOptions,
 };
 use tda_kafka_config::ClusterConfig;
 use tokio_util::sync::CancellationToken;
 
 fn test_config() -> ClusterConfig {
     let mut c = ClusterConfig::default();
-    c.network.kafka_base_port = 59092;
-    c.network.controller_base_port = 59192;
-    c.network.jmx_base_port = 59101;
-    c.network.schema_registry_port = 58081;
-    c.network.connect_port = 58083;
-    c.network.ui_port = 58080;
-    c.network.ksqldb_port = 58088;
-    c.network.redis_port = 56379;
+    c.network.kafka_base_port = 26092;
+    c.network.controller_base_port = 26192;
+    c.network.jmx_base_port = 26101;
+    c.network.schema_registry_port = 26081;
+    c.network.connect_port = 26083;
+    c.network.ui_port = 26080;
+    c.network.ksqldb_port = 26088;
+    c.network.redis_port = 26379;
     c.group_initial_rebalance_delay_ms = 0;
     c
 }
@@ -103,6 +105,84 @@ async fn consume_all(bootstrap: &str, topic: &str, count: usize) -> Vec<String> 
     .unwrap()
 }
 
+/// Removes every container, volume and network of the test stack when the
+/// test fails, so a failed run leaves nothing of its own behind.
+struct RemoveOnFailure;
+
+impl Drop for RemoveOnFailure {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let cleanup = std::thread::spawn(|| {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                if let Ok(p) = DockerProvider::connect(test_config(), stack()).await {
+                    let all = StopOptions {
+                        mode: StopMode::Force,
+                        remove_data: true,
+                        remove_containers: true,
+                        ..StopOptions::default()
+                    };
+                    let _ = p.stop(&all, &NoProgress).await;
+                }
+            })
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Committed offsets of `group` on `topic` and the topic's retention, read by
+/// python confluent_kafka (an independent client).
+fn independent_view(bootstrap: &str, topic: &str, group: &str) -> serde_json::Value {
+    let script = format!(
+        r#"
+import json
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
+a = AdminClient({{"bootstrap.servers": "{bootstrap}"}})
+md = a.list_topics(timeout=30)
+res = ConfigResource("topic", "{topic}")
+cfg = a.describe_configs([res])[res].result(timeout=30)
+c = Consumer({{"bootstrap.servers": "{bootstrap}", "group.id": "{group}"}})
+parts = [TopicPartition("{topic}", p) for p in sorted(md.topics["{topic}"].partitions)]
+committed = c.committed(parts, timeout=30)
+print(json.dumps({{"partitions": len(parts), "retention.ms": cfg["retention.ms"].value,
+                  "offsets": [tp.offset for tp in committed]}}))
+c.close()
+"#
+    );
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python3 with confluent_kafka (installed by .ci/run)");
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Commits `offset` for every partition of `topic` in `group`.
+fn commit_offsets(bootstrap: &str, topic: &str, group: &str, partitions: i32, offset: i64) {
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Offset(offset))
+            .unwrap();
+    }
+    consumer
+        .commit(&tpl, rdkafka::consumer::CommitMode::Sync)
+        .expect("commit offsets");
+}
+
 async fn all_volumes(engine: &bollard::Docker) -> Vec<String> {
     engine
         .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
@@ -118,6 +198,10 @@ async fn all_volumes(engine: &bollard::Docker) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_image_stack_lifecycle() {
     let engine = engine().await;
+    let _cleanup = RemoveOnFailure;
+    // Backups go to the data root: keep them out of the user's.
+    let data_root = tempfile::tempdir().unwrap();
+    std::env::set_var("XDG_DATA_HOME", data_root.path());
     let volumes_before = all_volumes(&engine).await;
     // Cached: a no-op when `tda-kafka images build` already ran.
     images::build_local_images(&engine, &BuildOptions::default(), &NoProgress)
@@ -142,7 +226,14 @@ async fn local_image_stack_lifecycle() {
     assert!(!report.already_running);
     assert_eq!(report.started_nodes, vec![1, 2, 3]);
     assert!(report.formatted);
-    assert!(report.registry_started);
+    assert_eq!(
+        report.started_services,
+        [
+            ServiceKind::SchemaRegistry,
+            ServiceKind::Connect,
+            ServiceKind::Redis
+        ]
+    );
     assert_eq!(
         report.topics.len(),
         config.topics.len(),
@@ -164,14 +255,23 @@ async fn local_image_stack_lifecycle() {
         ]
     );
     for c in &containers {
-        assert_eq!(
-            (c.state.as_str(), c.health.as_str()),
-            ("running", "healthy"),
-            "{c:?}"
-        );
+        assert!(c.healthy(), "{c:?}");
     }
-    let registry = report.endpoints.schema_registry_url.clone().unwrap();
-    assert_eq!(registry, "http://127.0.0.1:58081/apis/ccompat/v7");
+    let registry = report.status.endpoints.schema_registry_url.clone().unwrap();
+    assert_eq!(registry, "http://127.0.0.1:26081/apis/ccompat/v7");
+    // Health checks every service of the Docker stack for real.
+    let health = ops::health(&p, &config, None).await.unwrap();
+    assert!(health.healthy, "{:?}", health.problems);
+    let checked: Vec<ServiceKind> = health.services.iter().map(|s| s.kind).collect();
+    assert_eq!(
+        checked,
+        [
+            ServiceKind::SchemaRegistry,
+            ServiceKind::Connect,
+            ServiceKind::Redis
+        ]
+    );
+    assert_eq!(health.kafka.as_ref().unwrap().brokers.len(), 3);
 
     // 2. Host listeners: produce and consume through 127.0.0.1:5909x.
     let bootstrap = config.bootstrap_servers();
@@ -286,7 +386,77 @@ async fn local_image_stack_lifecycle() {
         .unwrap();
     assert_eq!(healed.started_nodes, vec![2]);
 
-    // 7. --clean-all leaves no container, network or volume of ours.
+    // 7. The seed's backup and data recovery on Docker: `stop --backup`, then
+    //    `RECOVERY_MODE=true start --clean` brings back a topic (partitions,
+    //    configs) and a group's offsets, checked by an independent client.
+    let kept = unique("kept");
+    let mut spec = tda_kafka_config::TopicSpec::new(kept.clone(), 2);
+    spec.replication_factor = Some(3);
+    spec.retention_ms = Some(7_200_000);
+    admin.ensure_topics(&[spec]).await.unwrap();
+    let group = unique("grp");
+    for p in 0..2 {
+        for i in 0..3 {
+            let producer: FutureProducer = rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .create()
+                .unwrap();
+            producer
+                .send(
+                    FutureRecord::<str, str>::to(&kept)
+                        .payload(&format!("{p}-{i}"))
+                        .partition(p),
+                    Duration::from_secs(30),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+    }
+    commit_offsets(&bootstrap, &kept, &group, 2, 2);
+    let before = independent_view(&bootstrap, &kept, &group);
+    assert_eq!(before["offsets"], serde_json::json!([2, 2]), "{before}");
+    let stop = ops::stop(
+        &p,
+        &config,
+        &StopRequest {
+            backup: Some(None),
+            ..StopRequest::default()
+        },
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    let backup = stop.backup.expect("a backup was written");
+    assert!(
+        backup.file.starts_with(p.backups_dir()),
+        "{:?} not in {:?}",
+        backup.file,
+        p.backups_dir()
+    );
+    let recovering = tda_kafka_config::ClusterConfig {
+        recovery_mode: true,
+        ..config.clone()
+    };
+    let recovered = ops::start(
+        &p,
+        &recovering,
+        &options,
+        &NoProgress,
+        CancellationToken::new(),
+    )
+    .await
+    .expect("RECOVERY_MODE start --clean");
+    assert!(recovered.report.formatted, "--clean wiped the volumes");
+    let recovery = recovered.recovery.expect("recovery ran");
+    assert_eq!(recovery.file, backup.file);
+    assert!(recovery.restore.success(), "{:?}", recovery.restore);
+    let after = independent_view(&bootstrap, &kept, &group);
+    assert_eq!(after["partitions"], 2, "{after}");
+    assert_eq!(after["retention.ms"], "7200000", "{after}");
+    assert_eq!(after["offsets"], serde_json::json!([2, 2]), "{after}");
+
+    // 8. --clean-all leaves no container, network or volume of ours.
     let cleaned = p
         .stop(
             &StopOptions {

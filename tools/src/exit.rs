@@ -64,7 +64,36 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
+            if let Some(hint) = e.chain().find_map(|c| c.downcast_ref().and_then(hint)) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(ERROR)
         }
     }
+}
+
+/// What to do about a cluster error, in terms of this command's flags (the
+/// library's messages name no flags).
+fn hint(e: &tda_kafka_cluster::ClusterError) -> Option<&'static str> {
+    use tda_kafka_cluster::ClusterError as E;
+    Some(match e {
+        E::PortInUse { .. } => {
+            "stop what uses it, or choose other ports in the env file (TDA_KAFKA_PORT_BASE, TDA_KAFKA_CONTROLLER_PORT_BASE, TDA_SCHEMA_REGISTRY_PORT, ...)"
+        }
+        E::TopologyChanged { .. } | E::State { .. } => {
+            "start with --clean to recreate the cluster (deletes its data), or use another --data-dir"
+        }
+        E::DockerUnavailable { .. } => {
+            "start an engine with `scripts/docker-engine.sh ensure` (Debian: apt-get install docker.io; dockerd as root), or use --provider local"
+        }
+        E::ImageMissing { .. } => {
+            "build the local image set with `tda-kafka images build`, or pass --pull on a machine that reaches the images' registry"
+        }
+        E::ImagePull { .. } => "without a reachable registry, use --images local after `tda-kafka images build`",
+        E::NoBackup { .. } => "make one with `tda-kafka stop --backup`",
+        E::NotRunning { .. } => "start it with `tda-kafka start`",
+        E::Interrupted { .. } => return None,
+        other if other.is_missing_prerequisite() => "install what is named above, then run the command again",
+        _ => return None,
+    })
 }

@@ -17,20 +17,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the local TDA cluster (3 KRaft brokers, topics, schema registry) and wait until ready.
-    Start(cmd::cluster::StartArgs),
+    /// Start the TDA stack (3 KRaft brokers, services, topics) and wait until ready.
+    Start(cmd::stack::start::StartArgs),
     /// The seed's start-kafka.sh: same as `start`, same flags.
     #[command(name = "start-kafka")]
-    StartKafka(cmd::cluster::StartArgs),
-    /// Stop the local cluster (graceful by default).
-    Stop(cmd::cluster::StopArgs),
+    StartKafka(cmd::stack::start::StartArgs),
+    /// Stop the stack (graceful by default; `--backup` first).
+    Stop(cmd::stack::stop::StopArgs),
     /// The seed's stop-kafka.sh: same as `stop`, same flags.
     #[command(name = "stop-kafka")]
-    StopKafka(cmd::cluster::StopArgs),
+    StopKafka(cmd::stack::stop::StopArgs),
     /// Show the state of every node and service (exit 3 when not running).
-    Status(cmd::cluster::StatusArgs),
-    /// Check brokers, partitions, topics and the registry (exit 3 when unhealthy).
-    Health(cmd::cluster::HealthArgs),
+    Status(cmd::stack::status::StatusArgs),
+    /// Check brokers, partitions, topics and every service (exit 3 when unhealthy).
+    Health(cmd::stack::status::HealthArgs),
     /// Show or validate the effective configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),
@@ -39,9 +39,9 @@ enum Command {
     Images(cmd::docker::ImagesCommand),
     /// Render the Docker topology as a docker-compose.yml.
     Compose(cmd::docker::ComposeArgs),
-    /// Show the output of a service's container (`logs kafka-1 -f`).
+    /// Show the output of a member of the stack (`logs kafka-1 -f`).
     Logs(cmd::docker::LogsArgs),
-    /// The Docker provider: start, stop, status of the container stack.
+    /// Docker tools: images, compose, logs, and which provider `start` would pick.
     #[command(subcommand)]
     Docker(cmd::docker::DockerCommand),
     /// Topics: list, describe, create, delete, update, plan/apply/check, metrics, produce, consume.
@@ -68,10 +68,10 @@ fn main() -> std::process::ExitCode {
         .expect("cannot start the tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Start(a) | Command::StartKafka(a) => cmd::cluster::start(a).await,
-            Command::Stop(a) | Command::StopKafka(a) => cmd::cluster::stop(a).await,
-            Command::Status(a) => cmd::cluster::status(a).await,
-            Command::Health(a) => cmd::cluster::health(a).await,
+            Command::Start(a) | Command::StartKafka(a) => cmd::stack::start::run(a).await,
+            Command::Stop(a) | Command::StopKafka(a) => cmd::stack::stop::run(a).await,
+            Command::Status(a) => cmd::stack::status::status(a).await,
+            Command::Health(a) => cmd::stack::status::health(a).await,
             Command::Config(c) => cmd::config::run(c).await,
             Command::Images(c) => cmd::docker::run_images(c).await,
             Command::Compose(c) => cmd::docker::run_compose(c).await,

@@ -1,5 +1,5 @@
 //! The local cluster's lifecycle through the real `tda-kafka` binary, on its
-//! own ports (49092-49094, controllers 49192-49194, registry 48081), checked
+//! own ports (27092-27094, controllers 27192-27194, registry 27081, below the ephemeral range), checked
 //! with independent clients (kcat, python confluent_kafka):
 //! start, topics as the seed specifies, start twice, a bad env file, data
 //! kept across stop/start, partial and stale states, stop --backup and
@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const PORTS: [u16; 7] = [49092, 49093, 49094, 49192, 49193, 49194, 48081];
-const BOOTSTRAP: &str = "127.0.0.1:49092,127.0.0.1:49093,127.0.0.1:49094";
+const PORTS: [u16; 7] = [27092, 27093, 27094, 27192, 27193, 27194, 27081];
+const BOOTSTRAP: &str = "127.0.0.1:27092,127.0.0.1:27093,127.0.0.1:27094";
 
 const ENV: &str = "\
 KAFKA_BROKER_COUNT=3
@@ -21,10 +21,10 @@ KAFKA_HEAP_OPTS=\"-Xmx384m -Xms128m\"
 KAFKA_NUM_NETWORK_THREADS=2
 KAFKA_NUM_IO_THREADS=2
 KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0
-TDA_KAFKA_PORT_BASE=49092
-TDA_KAFKA_CONTROLLER_PORT_BASE=49192
+TDA_KAFKA_PORT_BASE=27092
+TDA_KAFKA_CONTROLLER_PORT_BASE=27192
 TDA_KAFKA_JMX_PORT_BASE=0
-TDA_SCHEMA_REGISTRY_PORT=48081
+TDA_SCHEMA_REGISTRY_PORT=27081
 ";
 
 struct Fixture {
@@ -269,18 +269,18 @@ fn status_of_a_cluster_that_was_never_started_is_not_running() {
 fn lifecycle_of_a_three_broker_local_cluster() {
     assert!(
         open_ports().is_empty(),
-        "ports {:?} are taken; this test needs 49092-49094, 49192-49194 and 48081",
+        "ports {:?} are taken; this test needs 27092-27094, 27192-27194 and 27081",
         open_ports()
     );
     let f = Fixture::new();
     let env = f.env();
 
     // 0a. A port in use is named before anything starts.
-    let blocker = std::net::TcpListener::bind(("127.0.0.1", 49193)).unwrap();
+    let blocker = std::net::TcpListener::bind(("127.0.0.1", 27193)).unwrap();
     let out = f.run(&["start", "--env-file", &env]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("127.0.0.1:49193"), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:27193"), "{stderr}");
     assert!(stderr.contains("node 2 controller listener"), "{stderr}");
     assert!(processes_with(&f.data).is_empty());
     drop(blocker);
@@ -334,8 +334,8 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     // 1. Start: 3 brokers, the five topics as the seed specifies.
     let out = f.ok(&["start", "--env-file", &env]);
     assert!(out.contains("is ready"), "{out}");
-    assert!(out.contains("127.0.0.1:49092,127.0.0.1:49093,127.0.0.1:49094"));
-    assert!(out.contains("http://127.0.0.1:48081/apis/ccompat/v7"));
+    assert!(out.contains("127.0.0.1:27092,127.0.0.1:27093,127.0.0.1:27094"));
+    assert!(out.contains("http://127.0.0.1:27081/apis/ccompat/v7"));
     let d = describe_independently();
     assert_eq!(d["brokers"], serde_json::json!([1, 2, 3]), "{d}");
     let day = 86_400_000_i64;
@@ -359,7 +359,8 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     let (code, v) = f.status_json();
     assert_eq!(code, 0);
     assert_eq!(v["state"], "running");
-    assert_eq!(v["registry"]["state"]["state"], "running");
+    assert_eq!(v["services"][0]["kind"]["kind"], "schema_registry");
+    assert_eq!(v["services"][0]["state"]["state"], "running");
     let health = f.run(&["health", "--env-file", &env]);
     assert!(health.status.success(), "health failed");
 
@@ -463,18 +464,47 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     );
     let out = f.run(&["stop", "--backup"]);
     assert!(out.status.success(), "stop --backup failed");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("backup: "));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("backup: "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let recover = f.data.with_file_name("recover.env");
     std::fs::write(&recover, format!("{ENV}RECOVERY_MODE=true\n")).unwrap();
     let recover = recover.display().to_string();
-    let out = f.run(&["start", "--env-file", &recover, "--clean", "--no-registry"]);
+    let out = f.run(&[
+        "start",
+        "--env-file",
+        &recover,
+        "--clean",
+        "--no-registry",
+        "-o",
+        "json",
+    ]);
     assert!(out.status.success(), "recovery start failed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.matches(" created").count(), 5, "{stdout}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("start -o json");
+    let created: Vec<&serde_json::Value> = v["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t[1] == "created")
+        .collect();
+    assert_eq!(created.len(), 5, "{v}");
+    let restored = &v["recovery"]["restore"]["topics"];
     assert!(
-        stderr.contains("topic tda_recovery_probe: created"),
-        "{stderr}"
+        restored
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["tda_recovery_probe", "created"])),
+        "{v}"
+    );
+    let backups = f.data.with_file_name("cluster.backups");
+    assert!(
+        v["recovery"]["file"]
+            .as_str()
+            .is_some_and(|file| Path::new(file).starts_with(&backups)),
+        "the backup of `stop --backup` is in {}: {v}",
+        backups.display()
     );
     assert!(!read_events().contains(&token), "--clean kept old data");
     let d = describe_independently();

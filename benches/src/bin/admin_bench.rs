@@ -122,6 +122,9 @@ async fn main() {
 
     // 2. create 100 topics in one batch.
     let mut times = Vec::new();
+    let rf = tda_kafka_config::ClusterConfig::default()
+        .fit_to_brokers(brokers as u16)
+        .default_replication_factor;
     for run in 0..5 {
         let names: Vec<String> = (0..100)
             .map(|i| format!("bench-create-{stamp}-{run}-{i}"))
@@ -131,7 +134,7 @@ async fn main() {
             .map(|n| CreateTopic {
                 name: n.clone(),
                 partitions: Some(1),
-                replication_factor: Some(brokers.min(3) as i16),
+                replication_factor: Some(rf),
                 configs: BTreeMap::new(),
             })
             .collect();
@@ -142,8 +145,7 @@ async fn main() {
         delete_batch(&admin, &bootstrap, &names).await;
     }
     println!(
-        "create 100 topics in one batch (1 partition, RF {}): {}",
-        brokers.min(3),
+        "create 100 topics in one batch (1 partition, RF {rf}): {}",
         stats(times)
     );
 

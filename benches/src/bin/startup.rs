@@ -18,15 +18,13 @@ use tokio_util::sync::CancellationToken;
 
 fn config(brokers: u16) -> ClusterConfig {
     let mut c = ClusterConfig {
-        broker_count: brokers,
-        default_replication_factor: brokers.min(3) as i16,
-        min_insync_replicas: if brokers >= 3 { 2 } else { 1 },
         heap_opts: Some("-Xmx512m -Xms256m".into()),
         num_network_threads: 2,
         num_io_threads: 2,
         group_initial_rebalance_delay_ms: 0,
         ..ClusterConfig::default()
-    };
+    }
+    .fit_to_brokers(brokers);
     c.network.kafka_base_port = 24092;
     c.network.controller_base_port = 24192;
     c.network.jmx_base_port = 0;
@@ -70,7 +68,7 @@ async fn measure(brokers: u16, runs: usize) -> Result {
     let cfg = config(brokers);
     let options = StartOptions {
         create_topics: false,
-        registry: false,
+        services: tda_kafka_cluster::Services::brokers_only(),
         ..StartOptions::default()
     };
     let stop = StopOptions::default();

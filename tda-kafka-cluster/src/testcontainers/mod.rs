@@ -42,7 +42,9 @@ use tda_kafka_config::ClusterConfig;
 use crate::docker::images::local;
 use crate::docker::topology::{self, Role, StackOptions};
 use crate::docker::{ImageSet, Services};
-use crate::{ClusterError, Result};
+use crate::local::REGISTRY_API;
+use crate::poll::{Attempt, Wait};
+use crate::{ClusterError, Result, ServiceAddress, ServiceKind};
 
 /// Bound on waiting for a fixture to be ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(180);
@@ -213,15 +215,13 @@ impl KafkaCluster {
             });
         }
         let mut config = ClusterConfig {
-            broker_count: n,
-            default_replication_factor: n.min(3) as i16,
-            min_insync_replicas: if n >= 3 { 2 } else { 1 },
             group_initial_rebalance_delay_ms: 0,
             num_network_threads: 2,
             num_io_threads: 2,
             topics: Vec::new(),
             ..ClusterConfig::default()
-        };
+        }
+        .fit_to_brokers(n);
         config.network.kafka_base_port = free_port_range(n)?;
         config.network.jmx_base_port = 0;
         let stack = StackOptions {
@@ -275,30 +275,31 @@ impl KafkaCluster {
     }
 
     async fn wait_ready(&self, what: &str) -> Result<()> {
-        let started = Instant::now();
-        loop {
+        let probed = wait_bounded(|| async {
             match crate::ready::probe(&self.config).await {
-                Ok(()) => return Ok(()),
-                Err(problem) if started.elapsed() >= READY_TIMEOUT => {
-                    let mut logs = String::new();
-                    for n in &self.nodes {
-                        let out = n.stdout_to_vec().await.unwrap_or_default();
-                        let text = String::from_utf8_lossy(&out);
-                        let tail: Vec<&str> = text.lines().rev().take(15).collect();
-                        logs.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-                        logs.push('\n');
-                    }
-                    return Err(ClusterError::Fixture {
-                        fixture: what.into(),
-                        message: format!(
-                            "not ready after {:.0} s: {problem}\nlast log lines:\n{logs}",
-                            started.elapsed().as_secs_f64()
-                        ),
-                    });
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Ok(()) => Attempt::Ready(()),
+                Err(p) => Attempt::Pending(p),
             }
+        })
+        .await;
+        let Err((waited, problem)) = probed else {
+            return Ok(());
+        };
+        let mut logs = String::new();
+        for n in &self.nodes {
+            let out = n.stdout_to_vec().await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&out);
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            logs.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            logs.push('\n');
         }
+        Err(ClusterError::Fixture {
+            fixture: what.into(),
+            message: format!(
+                "not ready after {:.0} s: {problem}\nlast log lines:\n{logs}",
+                waited.as_secs_f64()
+            ),
+        })
     }
 
     /// `127.0.0.1:<port>,...`: bootstrap servers for clients on the host.
@@ -376,22 +377,18 @@ impl SchemaRegistry {
             .start()
             .await
             .map_err(fixture_err(what))?;
-        let started = Instant::now();
-        loop {
-            match crate::ready::probe_registry("127.0.0.1", host_port, "/apis/ccompat/v7").await {
-                Ok(()) => break,
-                Err(problem) if started.elapsed() >= READY_TIMEOUT => {
-                    return Err(ClusterError::Fixture {
-                        fixture: what.into(),
-                        message: format!(
-                            "not ready after {:.0} s: {problem}",
-                            started.elapsed().as_secs_f64()
-                        ),
-                    })
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        let at = ServiceAddress::new("127.0.0.1", host_port, REGISTRY_API);
+        wait_bounded(|| async {
+            match crate::ready::probe_service(ServiceKind::SchemaRegistry, &at).await {
+                Ok(_) => Attempt::Ready(()),
+                Err(p) => Attempt::Pending(p),
             }
-        }
+        })
+        .await
+        .map_err(|(waited, problem)| ClusterError::Fixture {
+            fixture: what.into(),
+            message: format!("not ready after {:.0} s: {problem}", waited.as_secs_f64()),
+        })?;
         Ok(Self {
             container,
             name,
@@ -423,5 +420,34 @@ impl SchemaRegistry {
     /// The container id.
     pub fn id(&self) -> &str {
         self.container.id()
+    }
+}
+
+/// The crate's one wait loop, bounded by [`READY_TIMEOUT`]; the error is
+/// `(waited, last problem)`.
+async fn wait_bounded<F, Fut>(probe: F) -> std::result::Result<(), (Duration, String)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Attempt<()>>,
+{
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let started = Instant::now();
+    let wait = Wait {
+        step: crate::Step::WaitReady,
+        started,
+        deadline: started + READY_TIMEOUT,
+        progress: &crate::NoProgress,
+        cancel: &cancel,
+    };
+    let mut last = None;
+    match wait
+        .until(probe, |waited, problem| {
+            last = Some((waited, problem));
+            ClusterError::interrupted()
+        })
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(_) => Err(last.unwrap_or((started.elapsed(), "interrupted".into()))),
     }
 }

@@ -1,0 +1,569 @@
+//! `start` of the local stack: prerequisites, port checks, node files and
+//! storage, the JVMs, one bounded readiness wait, topics, the registry.
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::time::Instant;
+
+use tda_kafka_config::ClusterConfig;
+use tokio_util::sync::CancellationToken;
+
+use super::process::{self, PidCheck};
+use super::state::Stored;
+use super::{Launched, LocalProvider, LOG4J_FILE, REGISTRY_API};
+use crate::dist::{self, Java, KafkaDist, RegistryDist};
+use crate::poll::{Attempt, Wait};
+use crate::ready::{probe, probe_service};
+use crate::{
+    ClusterError, ClusterState, LogLocation, Progress, ProgressEvent, Result, ServiceAddress,
+    ServiceKind, StackMember, StartOptions, StartReport, Step, StopOptions,
+};
+
+/// Heap of the registry JVM.
+const REGISTRY_HEAP: &str = "-Xmx512m";
+
+const LOG4J2: &str = "\
+# Written by tda-kafka for every JVM of this cluster; output goes to the node's log file.
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRefs = out
+rootLogger.appenderRef.out.ref = OUT
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.apache.name = org.apache.kafka
+logger.apache.level = INFO
+";
+
+/// Writes `text` to `path` readable by its owner only (it may hold passwords).
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(ClusterError::io("cannot write", path))
+}
+
+/// Fails with the log tail of the first launched process that died.
+fn check_launched(launched: &[Launched]) -> Result<()> {
+    match launched.iter().find(|l| !process::alive(l.pid)) {
+        Some(l) => Err(ClusterError::ProcessDied {
+            what: l.member.to_string(),
+            exit: format!("pid {} is gone", l.pid),
+            log: LogLocation::File(l.log.clone()),
+            log_tail: process::log_tail(&l.log, 30),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What to start, decided before anything is touched.
+struct Plan {
+    stored: Option<Stored>,
+    to_start: Vec<u16>,
+    start_registry: bool,
+    registry_running: bool,
+}
+
+impl LocalProvider {
+    fn node_args(&self, config: &ClusterConfig, kafka: &KafkaDist, id: u16) -> Vec<String> {
+        let mut args: Vec<String> = config
+            .heap_flags()
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        args.extend(
+            config
+                .jvm_performance_opts
+                .split_whitespace()
+                .map(String::from),
+        );
+        args.push("-Djava.awt.headless=true".into());
+        args.push(format!(
+            "-Dlog4j2.configurationFile={}",
+            self.data_dir.join(LOG4J_FILE).display()
+        ));
+        args.push(format!("-Dkafka.logs.dir={}", self.node_dir(id).display()));
+        if let Some(port) = config.network.jmx_port(id) {
+            args.extend([
+                "-Dcom.sun.management.jmxremote".to_string(),
+                "-Dcom.sun.management.jmxremote.authenticate=false".into(),
+                "-Dcom.sun.management.jmxremote.ssl=false".into(),
+                format!("-Dcom.sun.management.jmxremote.port={port}"),
+                format!("-Dcom.sun.management.jmxremote.rmi.port={port}"),
+                format!(
+                    "-Dcom.sun.management.jmxremote.host={}",
+                    config.network.host
+                ),
+                format!("-Djava.rmi.server.hostname={}", config.network.host),
+            ]);
+        }
+        args.push("-cp".into());
+        args.push(kafka.classpath());
+        args.push("kafka.Kafka".into());
+        args.push(self.marker(StackMember::Node(id)));
+        args
+    }
+
+    /// Formats the storage of `ids` in parallel (one StorageTool JVM each).
+    fn format_storage(
+        &self,
+        java: &Java,
+        kafka: &KafkaDist,
+        cluster_id: &str,
+        ids: &[u16],
+    ) -> Result<()> {
+        let mut children = Vec::new();
+        for &id in ids {
+            let child = std::process::Command::new(&java.path)
+                .args(["-Xmx256m", "-cp", &kafka.classpath()])
+                .arg(format!(
+                    "-Dlog4j2.configurationFile={}",
+                    self.data_dir.join(LOG4J_FILE).display()
+                ))
+                .args([
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--ignore-formatted",
+                    "-t",
+                ])
+                .arg(cluster_id)
+                .arg("-c")
+                .arg(self.node_props(id))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .map_err(|source| ClusterError::Spawn {
+                    program: java.path.display().to_string(),
+                    source,
+                })?;
+            children.push((id, child));
+        }
+        let mut first_error = None;
+        for (id, child) in children {
+            let out = child
+                .wait_with_output()
+                .map_err(ClusterError::io("cannot wait for", &java.path))?;
+            if !out.status.success() && first_error.is_none() {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr);
+                first_error = Some(ClusterError::ProcessDied {
+                    what: format!("storage format of node {id}"),
+                    exit: out.status.to_string(),
+                    log: LogLocation::File(self.node_props(id)),
+                    log_tail: dist::tail_lines(&text, 20),
+                });
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Java and the distributions (fetched once into the user cache).
+    fn prerequisites(
+        options: &StartOptions,
+        progress: &dyn Progress,
+    ) -> Result<(Java, KafkaDist, Option<RegistryDist>)> {
+        progress.report(ProgressEvent::Started {
+            step: Step::Prerequisites,
+        });
+        let java = Java::detect()?;
+        let kafka = KafkaDist::resolve(options.refetch, progress)?;
+        let registry = if options.services.schema_registry {
+            Some(RegistryDist::resolve(options.refetch, progress)?)
+        } else {
+            None
+        };
+        progress.report(ProgressEvent::Finished {
+            step: Step::Prerequisites,
+            detail: format!(
+                "java {} at {}, kafka {} jars in {}",
+                java.major,
+                java.path.display(),
+                dist::KAFKA_VERSION,
+                kafka.libs.display()
+            ),
+        });
+        Ok((java, kafka, registry))
+    }
+
+    /// Wipes the stack with `clean`, checks the stored topology, and finds
+    /// which processes must be started (removing stale PID files).
+    async fn plan(
+        &self,
+        config: &ClusterConfig,
+        options: &StartOptions,
+        progress: &dyn Progress,
+    ) -> Result<Plan> {
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(ClusterError::io("cannot create", &self.data_dir))?;
+        let mut stored = self.load_state()?;
+        if options.clean {
+            self.stop_all(stored.as_ref(), &StopOptions::default(), progress)
+                .await?;
+            progress.report(ProgressEvent::Started {
+                step: Step::RemoveData,
+            });
+            let removed = self.wipe(stored.as_ref())?;
+            progress.report(ProgressEvent::Finished {
+                step: Step::RemoveData,
+                detail: format!("{} entries removed", removed.len()),
+            });
+            std::fs::create_dir_all(&self.data_dir)
+                .map_err(ClusterError::io("cannot create", &self.data_dir))?;
+            stored = None;
+        }
+        if let Some(s) = &stored {
+            let wanted = Stored::new(config, s.cluster_id.clone(), None);
+            if s.topology() != wanted.topology() {
+                return Err(ClusterError::TopologyChanged {
+                    reason: format!(
+                        "{} holds a {}-broker cluster on {} (controllers from port {}), but {} brokers on {} (controllers from port {}) were requested; \
+                         recreating it deletes its data, or use another data directory",
+                        self.data_dir.display(),
+                        s.broker_count,
+                        s.bootstrap(),
+                        s.controller_base_port,
+                        wanted.broker_count,
+                        wanted.bootstrap(),
+                        wanted.controller_base_port
+                    ),
+                });
+            }
+        }
+        let mut to_start = Vec::new();
+        for id in config.node_ids() {
+            if self.take_stale(StackMember::Node(id), progress)? {
+                to_start.push(id);
+            }
+        }
+        let registry = StackMember::Service(ServiceKind::SchemaRegistry);
+        let registry_running = !self.take_stale(registry, progress)?;
+        Ok(Plan {
+            stored,
+            start_registry: options.services.schema_registry && !registry_running,
+            registry_running,
+            to_start,
+        })
+    }
+
+    /// Whether `member` must be started: true when it does not run (a stale
+    /// PID file is removed and noted).
+    fn take_stale(&self, member: StackMember, progress: &dyn Progress) -> Result<bool> {
+        match self.check(member) {
+            PidCheck::Alive(_) => Ok(false),
+            PidCheck::Stale(pid) => {
+                process::remove_file(&self.pid_file(member))?;
+                progress.report(ProgressEvent::Note {
+                    message: format!(
+                        "removed the stale pid file of {member} (pid {pid} is not running)"
+                    ),
+                });
+                Ok(true)
+            }
+            PidCheck::None => Ok(true),
+        }
+    }
+
+    /// Every port the plan needs must be free before anything starts.
+    fn check_ports(config: &ClusterConfig, plan: &Plan, progress: &dyn Progress) -> Result<()> {
+        progress.report(ProgressEvent::Started {
+            step: Step::CheckPorts,
+        });
+        let net = &config.network;
+        let mut needed: Vec<(u16, String)> = Vec::new();
+        for &id in &plan.to_start {
+            needed.push((net.kafka_port(id), format!("node {id} client listener")));
+            needed.push((
+                net.controller_port(id),
+                format!("node {id} controller listener"),
+            ));
+            if let Some(p) = net.jmx_port(id) {
+                needed.push((p, format!("node {id} JMX")));
+            }
+        }
+        if plan.start_registry {
+            needed.push((net.schema_registry_port, "schema registry".into()));
+        }
+        for (port, purpose) in &needed {
+            if !process::port_free(&net.host, *port) {
+                return Err(ClusterError::PortInUse {
+                    host: net.host.clone(),
+                    port: *port,
+                    purpose: purpose.clone(),
+                });
+            }
+        }
+        progress.report(ProgressEvent::Finished {
+            step: Step::CheckPorts,
+            detail: format!("{} ports free", needed.len()),
+        });
+        Ok(())
+    }
+
+    /// Writes the node files and formats the storage of new nodes; returns
+    /// whether anything was formatted.
+    fn prepare_nodes(
+        &self,
+        config: &ClusterConfig,
+        plan: &Plan,
+        java: &Java,
+        kafka: &KafkaDist,
+        progress: &dyn Progress,
+    ) -> Result<bool> {
+        let cluster_id = plan
+            .stored
+            .as_ref()
+            .map(|s| s.cluster_id.clone())
+            .unwrap_or_else(crate::cluster_id::random);
+        let log4j = self.data_dir.join(LOG4J_FILE);
+        std::fs::write(&log4j, LOG4J2).map_err(ClusterError::io("cannot write", &log4j))?;
+        let mut to_format = Vec::new();
+        for &id in &plan.to_start {
+            let data = self.node_dir(id).join("data");
+            std::fs::create_dir_all(&data).map_err(ClusterError::io("cannot create", &data))?;
+            let props = config.broker_properties(id, &data.display().to_string());
+            write_private(&self.node_props(id), &props.to_properties_string())?;
+            if !data.join("meta.properties").exists() {
+                to_format.push(id);
+            }
+        }
+        let registry_port =
+            (config_has_registry(plan)).then_some(config.network.schema_registry_port);
+        self.save_state(&Stored::new(config, cluster_id.clone(), registry_port))?;
+        if to_format.is_empty() {
+            return Ok(false);
+        }
+        progress.report(ProgressEvent::Started {
+            step: Step::FormatStorage,
+        });
+        self.format_storage(java, kafka, &cluster_id, &to_format)?;
+        progress.report(ProgressEvent::Finished {
+            step: Step::FormatStorage,
+            detail: format!("cluster id {cluster_id}, nodes {to_format:?}"),
+        });
+        Ok(true)
+    }
+
+    pub(super) async fn start_inner(
+        &self,
+        config: &ClusterConfig,
+        options: &StartOptions,
+        progress: &dyn Progress,
+        cancel: &CancellationToken,
+        launched: &mut Vec<Launched>,
+    ) -> Result<StartReport> {
+        let t0 = Instant::now();
+        let deadline = t0 + options.ready_timeout;
+        let (java, kafka, registry_dist) = Self::prerequisites(options, progress)?;
+        if cancel.is_cancelled() {
+            return Err(ClusterError::interrupted());
+        }
+        let plan = self.plan(config, options, progress).await?;
+        let already_running = plan.to_start.is_empty() && !plan.start_registry;
+        if plan.to_start.is_empty() {
+            progress.report(ProgressEvent::Note {
+                message: format!(
+                    "the cluster in {} is already running; no node was started",
+                    self.data_dir.display()
+                ),
+            });
+        }
+        Self::check_ports(config, &plan, progress)?;
+        let formatted = self.prepare_nodes(config, &plan, &java, &kafka, progress)?;
+        if cancel.is_cancelled() {
+            return Err(ClusterError::interrupted());
+        }
+        for &id in &plan.to_start {
+            let member = StackMember::Node(id);
+            progress.report(ProgressEvent::Started {
+                step: Step::StartNode { node_id: id },
+            });
+            let log = self.node_log(id);
+            let pid = process::spawn_detached(
+                &java.path,
+                &self.node_args(config, &kafka, id),
+                &self.node_dir(id),
+                &log,
+            )?;
+            launched.push(Launched { member, pid, log });
+            process::write_pid(&self.node_pid(id), pid)?;
+            progress.report(ProgressEvent::Finished {
+                step: Step::StartNode { node_id: id },
+                detail: format!(
+                    "pid {pid}, {}:{}",
+                    config.network.host,
+                    config.network.kafka_port(id)
+                ),
+            });
+        }
+        let wait = Wait {
+            step: Step::WaitReady,
+            started: t0,
+            deadline,
+            progress,
+            cancel,
+        };
+        progress.report(ProgressEvent::Started {
+            step: Step::WaitReady,
+        });
+        wait.until(
+            || async {
+                if let Err(e) = check_launched(launched) {
+                    return Attempt::Failed(e);
+                }
+                match probe(config).await {
+                    Ok(()) => Attempt::Ready(()),
+                    // A node that died while we probed is the real news.
+                    Err(problem) => match check_launched(launched) {
+                        Err(e) => Attempt::Failed(e),
+                        Ok(()) => Attempt::Pending(problem),
+                    },
+                }
+            },
+            |waited, last_problem| ClusterError::NotReady {
+                waited,
+                last_problem,
+            },
+        )
+        .await?;
+        progress.report(ProgressEvent::Finished {
+            step: Step::WaitReady,
+            detail: format!(
+                "{} brokers registered, round trip ok, after {:.1} s",
+                config.broker_count,
+                t0.elapsed().as_secs_f64()
+            ),
+        });
+        let ready_after = t0.elapsed();
+        let topics = if options.create_topics {
+            crate::topics::ensure_architecture(config, progress).await?
+        } else {
+            progress.report(ProgressEvent::Skipped {
+                step: Step::CreateTopics,
+                reason: "not requested".into(),
+            });
+            Vec::new()
+        };
+        let mut started_services = Vec::new();
+        if let (true, Some(reg)) = (plan.start_registry, &registry_dist) {
+            self.start_registry(config, reg, &java, launched, &wait)
+                .await?;
+            started_services.push(ServiceKind::SchemaRegistry);
+        } else if !options.services.schema_registry {
+            progress.report(ProgressEvent::Skipped {
+                step: Step::StartRegistry,
+                reason: "not requested".into(),
+            });
+        }
+        let status = self.status_now()?;
+        debug_assert!(status.state != ClusterState::NotCreated);
+        Ok(StartReport {
+            provider: crate::ProviderKind::Local,
+            already_running,
+            started_nodes: plan.to_start.clone(),
+            started_services,
+            skipped_services: not_provided(options),
+            formatted,
+            ready_after,
+            topics,
+            status,
+        })
+    }
+
+    async fn start_registry(
+        &self,
+        config: &ClusterConfig,
+        reg: &RegistryDist,
+        java: &Java,
+        launched: &mut Vec<Launched>,
+        wait: &Wait<'_>,
+    ) -> Result<()> {
+        let (host, port) = (&config.network.host, config.network.schema_registry_port);
+        let member = StackMember::Service(ServiceKind::SchemaRegistry);
+        wait.progress.report(ProgressEvent::Started {
+            step: Step::StartRegistry,
+        });
+        let dir = self.registry_dir();
+        std::fs::create_dir_all(dir.join("db")).map_err(ClusterError::io("cannot create", &dir))?;
+        let log = self.registry_log();
+        let args = vec![
+            REGISTRY_HEAP.to_string(),
+            self.marker(member),
+            format!("-Dquarkus.http.port={port}"),
+            format!("-Dquarkus.http.host={host}"),
+            format!(
+                "-Dapicurio.datasource.url=jdbc:h2:file:{}/db/registry",
+                dir.display()
+            ),
+            "-jar".into(),
+            reg.runner_jar().display().to_string(),
+        ];
+        let pid = process::spawn_detached(&java.path, &args, &dir, &log)?;
+        launched.push(Launched {
+            member,
+            pid,
+            log: log.clone(),
+        });
+        process::write_pid(&self.registry_pid(), pid)?;
+        let at = ServiceAddress::new(host.clone(), port, REGISTRY_API);
+        let this = launched.last().cloned().into_iter().collect::<Vec<_>>();
+        let waiting = Wait {
+            step: Step::StartRegistry,
+            ..*wait
+        };
+        waiting
+            .until(
+                || async {
+                    if let Err(e) = check_launched(&this) {
+                        return Attempt::Failed(e);
+                    }
+                    match probe_service(ServiceKind::SchemaRegistry, &at).await {
+                        Ok(_) => Attempt::Ready(()),
+                        Err(p) => Attempt::Pending(p),
+                    }
+                },
+                |waited, last_problem| ClusterError::RegistryNotReady {
+                    url: at.url(ServiceKind::SchemaRegistry),
+                    waited,
+                    last_problem,
+                },
+            )
+            .await?;
+        wait.progress.report(ProgressEvent::Finished {
+            step: Step::StartRegistry,
+            detail: format!("pid {pid}, {}", at.url(ServiceKind::SchemaRegistry)),
+        });
+        Ok(())
+    }
+}
+
+fn config_has_registry(plan: &Plan) -> bool {
+    plan.start_registry || plan.registry_running
+}
+
+/// Requested services this provider does not run (yet).
+fn not_provided(options: &StartOptions) -> Vec<(ServiceKind, String)> {
+    let s = options.services;
+    [
+        (s.connect, ServiceKind::Connect),
+        (s.redis, ServiceKind::Redis),
+        (s.ui, ServiceKind::Ui),
+        (s.ksqldb, ServiceKind::Ksqldb),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, kind)| (kind, "the local provider does not run it".to_string()))
+    .collect()
+}

@@ -1,0 +1,172 @@
+//! What `start` records in the data directory (`cluster.json`), and the
+//! removal of everything this provider created there.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use tda_kafka_config::ClusterConfig;
+
+use super::{LocalProvider, LOG4J_FILE};
+use crate::{dist, ClusterError, Result};
+
+const STATE_FILE: &str = "cluster.json";
+
+/// What `start` records about the cluster in the data directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Stored {
+    pub(super) cluster_id: String,
+    kafka_version: String,
+    pub(super) broker_count: u16,
+    pub(super) host: String,
+    kafka_base_port: u16,
+    pub(super) controller_base_port: u16,
+    pub(super) jmx_base_port: u16,
+    pub(super) registry_port: Option<u16>,
+}
+
+impl Stored {
+    pub(super) fn new(
+        config: &ClusterConfig,
+        cluster_id: String,
+        registry_port: Option<u16>,
+    ) -> Self {
+        let n = &config.network;
+        Self {
+            cluster_id,
+            kafka_version: dist::KAFKA_VERSION.into(),
+            broker_count: config.broker_count,
+            host: n.host.clone(),
+            kafka_base_port: n.kafka_base_port,
+            controller_base_port: n.controller_base_port,
+            jmx_base_port: n.jmx_base_port,
+            registry_port,
+        }
+    }
+
+    /// The parts that must not change while data exists (the KRaft quorum
+    /// and the advertised addresses are stored in the logs).
+    pub(super) fn topology(&self) -> (u16, &str, u16, u16) {
+        (
+            self.broker_count,
+            &self.host,
+            self.kafka_base_port,
+            self.controller_base_port,
+        )
+    }
+
+    pub(super) fn kafka_port(&self, id: u16) -> u16 {
+        self.kafka_base_port + id - 1
+    }
+
+    pub(super) fn controller_port(&self, id: u16) -> u16 {
+        self.controller_base_port + id - 1
+    }
+
+    pub(super) fn bootstrap(&self) -> String {
+        (1..=self.broker_count)
+            .map(|id| format!("{}:{}", self.host, self.kafka_port(id)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl LocalProvider {
+    fn state_path(&self) -> PathBuf {
+        self.data_dir.join(STATE_FILE)
+    }
+
+    pub(super) fn load_state(&self) -> Result<Option<Stored>> {
+        let path = self.state_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| ClusterError::State {
+                    path,
+                    reason: format!("{e}; the directory does not hold a cluster of this version (remove it or start clean)"),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ClusterError::Io {
+                action: "cannot read",
+                path,
+                source: e,
+            }),
+        }
+    }
+
+    pub(super) fn save_state(&self, stored: &Stored) -> Result<()> {
+        let path = self.state_path();
+        let text = serde_json::to_string_pretty(stored).map_err(|e| ClusterError::State {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text + "\n").map_err(ClusterError::io("cannot write", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(ClusterError::io("cannot write", &path))
+    }
+
+    /// The node ids that have a directory (so may have a process), at least `1..=n`.
+    pub(super) fn known_nodes(&self, stored: Option<&Stored>) -> Vec<u16> {
+        let mut ids: Vec<u16> = std::fs::read_dir(&self.data_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_prefix("node-")?
+                    .parse::<u16>()
+                    .ok()
+            })
+            .collect();
+        if let Some(s) = stored {
+            ids.extend(1..=s.broker_count);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Removes everything this provider created in the data directory (and
+    /// nothing else, in case the directory was chosen carelessly).
+    pub(super) fn wipe(&self, stored: Option<&Stored>) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        let mut paths: Vec<PathBuf> = self
+            .known_nodes(stored)
+            .into_iter()
+            .map(|id| self.node_dir(id))
+            .collect();
+        paths.push(self.registry_dir());
+        paths.push(self.data_dir.join(LOG4J_FILE));
+        paths.push(self.state_path());
+        for p in paths {
+            let result = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else if p.exists() {
+                std::fs::remove_file(&p)
+            } else {
+                continue;
+            };
+            result.map_err(ClusterError::io("cannot remove", &p))?;
+            removed.push(p.display().to_string());
+        }
+        // Remove the data dir itself when nothing else is left in it.
+        let _ = std::fs::remove_dir(&self.data_dir);
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topology_changes_are_detected() {
+        let c = ClusterConfig::default();
+        let a = Stored::new(&c, "x".into(), Some(8081));
+        let mut c1 = c.clone();
+        c1.broker_count = 1;
+        assert_ne!(a.topology(), Stored::new(&c1, "x".into(), None).topology());
+        assert_eq!(a.topology(), Stored::new(&c, "y".into(), None).topology());
+        assert_eq!(a.bootstrap(), c.bootstrap_servers());
+    }
+}

@@ -1,0 +1,132 @@
+//! Stopping local processes: every member signalled first (a KRaft node
+//! waits for the quorum during controlled shutdown), then waited for.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::process::{self, PidCheck};
+use super::state::Stored;
+use super::{Launched, LocalProvider};
+use crate::{
+    ClusterError, Progress, ProgressEvent, Result, ServiceKind, StackMember, Step, StopMode,
+    StopOptions, StopOutcome,
+};
+
+fn step_of(member: StackMember) -> Step {
+    match member {
+        StackMember::Node(node_id) => Step::StopNode { node_id },
+        StackMember::Service(_) => Step::StopRegistry,
+    }
+}
+
+impl LocalProvider {
+    /// Stops every member of the stack (the registry first, then the nodes together).
+    pub(super) async fn stop_all(
+        &self,
+        stored: Option<&Stored>,
+        options: &StopOptions,
+        progress: &dyn Progress,
+    ) -> Result<Vec<(StackMember, StopOutcome)>> {
+        let mut members = vec![StackMember::Service(ServiceKind::SchemaRegistry)];
+        members.extend(self.known_nodes(stored).into_iter().map(StackMember::Node));
+        let mut waits = Vec::new();
+        let mut outcomes = Vec::new();
+        for member in members {
+            match self.check(member) {
+                PidCheck::Alive(pid) => {
+                    progress.report(ProgressEvent::Started {
+                        step: step_of(member),
+                    });
+                    let (mode, bound) = (options.mode, options.graceful_timeout);
+                    let stop =
+                        tokio::spawn(async move { stop_one(member, pid, mode, bound).await });
+                    waits.push((member, pid, stop));
+                }
+                PidCheck::Stale(pid) => {
+                    process::remove_file(&self.pid_file(member))?;
+                    outcomes.push((member, StopOutcome::StalePidRemoved { pid }));
+                }
+                PidCheck::None => outcomes.push((member, StopOutcome::NotRunning)),
+            }
+        }
+        let mut first_error = None;
+        for (member, pid, handle) in waits {
+            match handle.await {
+                Ok(Ok(outcome)) => {
+                    process::remove_file(&self.pid_file(member))?;
+                    progress.report(ProgressEvent::Finished {
+                        step: step_of(member),
+                        detail: outcome.to_string(),
+                    });
+                    outcomes.push((member, outcome));
+                }
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(join) => {
+                    first_error.get_or_insert(ClusterError::StopFailed {
+                        name: member.to_string(),
+                        pid,
+                        reason: join.to_string(),
+                    });
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
+        }
+    }
+
+    /// Stops `launched` (a start failed or was interrupted); returns what was done.
+    pub(super) async fn abort(&self, launched: &[Launched]) -> String {
+        for l in launched {
+            let _ = process::send(l.pid, Signal::SIGTERM);
+        }
+        let mut names = Vec::new();
+        for l in launched {
+            if !process::wait_exit(l.pid, Duration::from_secs(30)).await {
+                let _ = process::send(l.pid, Signal::SIGKILL);
+                process::wait_exit(l.pid, Duration::from_secs(10)).await;
+            }
+            names.push(l.member.to_string());
+        }
+        if names.is_empty() {
+            "nothing had been started".into()
+        } else {
+            format!("stopped {}", names.join(", "))
+        }
+    }
+}
+
+/// Stops one process: SIGTERM and wait (graceful), or SIGKILL.
+async fn stop_one(
+    member: StackMember,
+    pid: u32,
+    mode: StopMode,
+    bound: Duration,
+) -> Result<StopOutcome> {
+    let started = Instant::now();
+    let fail = |reason: String| ClusterError::StopFailed {
+        name: member.to_string(),
+        pid,
+        reason,
+    };
+    if mode == StopMode::Graceful {
+        process::send(pid, Signal::SIGTERM).map_err(fail)?;
+        if process::wait_exit(pid, bound).await {
+            return Ok(StopOutcome::Stopped {
+                after: started.elapsed(),
+            });
+        }
+    }
+    process::send(pid, Signal::SIGKILL).map_err(fail)?;
+    if process::wait_exit(pid, Duration::from_secs(15)).await {
+        Ok(StopOutcome::Killed {
+            after_timeout: mode == StopMode::Graceful,
+        })
+    } else {
+        Err(fail("still alive 15 s after SIGKILL".into()))
+    }
+}

@@ -361,8 +361,13 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert_eq!(v["state"], "running");
     assert_eq!(v["services"][0]["kind"]["kind"], "schema_registry");
     assert_eq!(v["services"][0]["state"]["state"], "running");
-    let health = f.run(&["health", "--env-file", &env]);
+    let health = f.run(&["health", "--env-file", &env, "-o", "json"]);
     assert!(health.status.success(), "health failed");
+    let h: serde_json::Value = serde_json::from_slice(&health.stdout).unwrap();
+    assert_eq!(h["provider"], "local", "{h}");
+    assert_eq!(h["kafka"]["brokers"].as_array().unwrap().len(), 3, "{h}");
+    assert_eq!(h["services"][0]["kind"]["kind"], "schema_registry", "{h}");
+    assert_eq!(h["services"][0]["healthy"], true, "{h}");
 
     // 2. Start twice starts nothing twice.
     let pids = f.pids();

@@ -13,7 +13,8 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tda_kafka_admin::Admin;
 use tda_kafka_config::ClusterConfig;
 
-use crate::{ServiceAddress, ServiceKind};
+use crate::poll::{Attempt, Wait};
+use crate::{ClusterError, ProgressEvent, ServiceAddress, ServiceKind, Step};
 
 /// The topic used for the readiness round trip.
 pub const HEALTH_TOPIC: &str = "_tda_kafka_health";
@@ -50,6 +51,53 @@ pub async fn probe(config: &ClusterConfig) -> Result<(), String> {
         ));
     }
     round_trip(config).await
+}
+
+/// Waits through `wait` until [`probe`] passes, reporting the
+/// [`Step::WaitReady`] step; `alive` fails the wait at once when a process
+/// it watches died (checked before and after every probe).
+pub(crate) async fn wait_for_brokers(
+    config: &ClusterConfig,
+    wait: &Wait<'_>,
+    alive: impl Fn() -> crate::Result<()>,
+) -> crate::Result<()> {
+    wait.progress.report(ProgressEvent::Started {
+        step: Step::WaitReady,
+    });
+    let brokers = Wait {
+        step: Step::WaitReady,
+        ..*wait
+    };
+    brokers
+        .until(
+            || async {
+                if let Err(e) = alive() {
+                    return Attempt::Failed(e);
+                }
+                match probe(config).await {
+                    Ok(()) => Attempt::Ready(()),
+                    // A process that died while we probed is the real news.
+                    Err(problem) => match alive() {
+                        Err(e) => Attempt::Failed(e),
+                        Ok(()) => Attempt::Pending(problem),
+                    },
+                }
+            },
+            |waited, last_problem| ClusterError::NotReady {
+                waited,
+                last_problem,
+            },
+        )
+        .await?;
+    wait.progress.report(ProgressEvent::Finished {
+        step: Step::WaitReady,
+        detail: format!(
+            "{} brokers registered, round trip ok, after {:.1} s",
+            config.broker_count,
+            wait.started.elapsed().as_secs_f64()
+        ),
+    });
+    Ok(())
 }
 
 /// Creates the health topic if needed, produces a unique token with

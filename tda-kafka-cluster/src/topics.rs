@@ -7,10 +7,26 @@ use tda_kafka_config::ClusterConfig;
 
 use crate::{ClusterError, Progress, ProgressEvent, Result, Step};
 
+/// The architecture's topics when `create` is set, else a skipped step.
+pub(crate) async fn ensure_requested(
+    create: bool,
+    config: &ClusterConfig,
+    progress: &dyn Progress,
+) -> Result<Vec<(String, EnsureOutcome)>> {
+    if create {
+        return ensure_architecture(config, progress).await;
+    }
+    progress.report(ProgressEvent::Skipped {
+        step: Step::CreateTopics,
+        reason: "not requested".into(),
+    });
+    Ok(Vec::new())
+}
+
 /// Creates the topics of `config`'s architecture that do not exist yet;
 /// [`Admin::ensure_topics`] returns only once every broker shows them with
 /// leaders, so clients started right after `start` find them.
-pub(crate) async fn ensure_architecture(
+async fn ensure_architecture(
     config: &ClusterConfig,
     progress: &dyn Progress,
 ) -> Result<Vec<(String, EnsureOutcome)>> {

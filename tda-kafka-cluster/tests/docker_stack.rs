@@ -226,8 +226,10 @@ async fn local_image_stack_lifecycle() {
     assert!(!report.already_running);
     assert_eq!(report.started_nodes, vec![1, 2, 3]);
     assert!(report.formatted);
+    let mut started = report.started_services.clone();
+    started.sort();
     assert_eq!(
-        report.started_services,
+        started,
         [
             ServiceKind::SchemaRegistry,
             ServiceKind::Connect,
@@ -262,7 +264,8 @@ async fn local_image_stack_lifecycle() {
     // Health checks every service of the Docker stack for real.
     let health = ops::health(&p, &config, None).await.unwrap();
     assert!(health.healthy, "{:?}", health.problems);
-    let checked: Vec<ServiceKind> = health.services.iter().map(|s| s.kind).collect();
+    let mut checked: Vec<ServiceKind> = health.services.iter().map(|s| s.kind).collect();
+    checked.sort();
     assert_eq!(
         checked,
         [

@@ -435,7 +435,7 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert_eq!(v["nodes"][1]["state"]["state"], "stale_pid");
     let out = f.run(&["start", "--env-file", &env, "--no-topics", "--no-registry"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stale pid file of node 2"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stale pid file of kafka-2"));
     let after = f.pids();
     assert_eq!((after[0], after[2]), (pids[0], pids[2]));
     assert_ne!(after[1], pids[1]);

@@ -268,46 +268,12 @@ impl DockerProvider {
             if stage.iter().any(|s| matches!(s.role, Role::Broker(_))) {
                 // The same real check as the local provider: every broker in
                 // the metadata and a produce/consume round trip, from the host.
-                progress.report(ProgressEvent::Started {
-                    step: Step::WaitReady,
-                });
-                Wait {
-                    step: Step::WaitReady,
-                    ..wait
-                }
-                .until(
-                    || async {
-                        match crate::ready::probe(config).await {
-                            Ok(()) => Attempt::Ready(()),
-                            Err(p) => Attempt::Pending(p),
-                        }
-                    },
-                    |waited, last_problem| ClusterError::NotReady {
-                        waited,
-                        last_problem,
-                    },
-                )
-                .await?;
-                progress.report(ProgressEvent::Finished {
-                    step: Step::WaitReady,
-                    detail: format!(
-                        "{} brokers registered, round trip ok, after {:.1} s",
-                        config.broker_count,
-                        t0.elapsed().as_secs_f64()
-                    ),
-                });
+                crate::ready::wait_for_brokers(config, &wait, || Ok(())).await?;
             }
         }
         let ready_after = t0.elapsed();
-        let topics = if options.create_topics {
-            crate::topics::ensure_architecture(config, progress).await?
-        } else {
-            progress.report(ProgressEvent::Skipped {
-                step: Step::CreateTopics,
-                reason: "not requested".into(),
-            });
-            Vec::new()
-        };
+        let topics =
+            crate::topics::ensure_requested(options.create_topics, config, progress).await?;
         let status = self.status_of(&t).await?;
         Ok(StartReport {
             provider: ProviderKind::Docker,

@@ -14,7 +14,7 @@ use super::state::Stored;
 use super::{Launched, LocalProvider, LOG4J_FILE, REGISTRY_API};
 use crate::dist::{self, Java, KafkaDist, RegistryDist};
 use crate::poll::{Attempt, Wait};
-use crate::ready::{probe, probe_service};
+use crate::ready::probe_service;
 use crate::{
     ClusterError, ClusterState, LogLocation, Progress, ProgressEvent, Result, ServiceAddress,
     ServiceKind, StackMember, StartOptions, StartReport, Step, StopOptions,
@@ -415,47 +415,10 @@ impl LocalProvider {
             progress,
             cancel,
         };
-        progress.report(ProgressEvent::Started {
-            step: Step::WaitReady,
-        });
-        wait.until(
-            || async {
-                if let Err(e) = check_launched(launched) {
-                    return Attempt::Failed(e);
-                }
-                match probe(config).await {
-                    Ok(()) => Attempt::Ready(()),
-                    // A node that died while we probed is the real news.
-                    Err(problem) => match check_launched(launched) {
-                        Err(e) => Attempt::Failed(e),
-                        Ok(()) => Attempt::Pending(problem),
-                    },
-                }
-            },
-            |waited, last_problem| ClusterError::NotReady {
-                waited,
-                last_problem,
-            },
-        )
-        .await?;
-        progress.report(ProgressEvent::Finished {
-            step: Step::WaitReady,
-            detail: format!(
-                "{} brokers registered, round trip ok, after {:.1} s",
-                config.broker_count,
-                t0.elapsed().as_secs_f64()
-            ),
-        });
+        crate::ready::wait_for_brokers(config, &wait, || check_launched(launched)).await?;
         let ready_after = t0.elapsed();
-        let topics = if options.create_topics {
-            crate::topics::ensure_architecture(config, progress).await?
-        } else {
-            progress.report(ProgressEvent::Skipped {
-                step: Step::CreateTopics,
-                reason: "not requested".into(),
-            });
-            Vec::new()
-        };
+        let topics =
+            crate::topics::ensure_requested(options.create_topics, config, progress).await?;
         let mut started_services = Vec::new();
         if let (true, Some(reg)) = (plan.start_registry, &registry_dist) {
             self.start_registry(config, reg, &java, launched, &wait)

@@ -146,7 +146,8 @@ async fn produce_and_consume_with_key_headers_offsets_and_groups() {
             };
             let n = admin
                 .consume(&opts, Arc::new(AtomicBool::new(false)), move |m| {
-                    g2.lock().unwrap().push(m)
+                    g2.lock().unwrap().push(m.clone());
+                    Ok(())
                 })
                 .await
                 .unwrap();
@@ -182,5 +183,41 @@ async fn produce_and_consume_with_key_headers_offsets_and_groups() {
     let rest = read(StartAt::Beginning, None, Some(group.clone())).await;
     assert_eq!(rest.iter().map(|m| m.offset).collect::<Vec<_>>(), [3]);
     admin.delete_group(&group).await.unwrap();
+
+    // A message that cannot be handed on is not committed, nor anything after it.
+    let failing = common::unique("msg-fail-group");
+    let opts = ConsumeOptions {
+        topic: topic.clone(),
+        start: StartAt::Beginning,
+        max: None,
+        group: Some(failing.clone()),
+        follow: false,
+    };
+    let mut handed = 0;
+    let e = admin
+        .consume(&opts, Arc::new(AtomicBool::new(false)), move |_m| {
+            handed += 1;
+            if handed == 3 {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "reader gone",
+                ))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(e.is_output_closed(), "{e}");
+    match &e {
+        tda_kafka_admin::AdminError::Output {
+            offset, committed, ..
+        } => assert_eq!((*offset, *committed), (2, 2), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let d = admin.describe_group(&failing).await.unwrap();
+    let p1 = d.partitions.iter().find(|p| p.partition == 1).unwrap();
+    assert_eq!(p1.committed, Some(2), "exactly the two handed-on messages");
+    admin.delete_group(&failing).await.unwrap();
     admin.delete_topic(&topic, true).await.unwrap();
 }

@@ -94,18 +94,44 @@ async fn backup_delete_reset_restore_round_trip() {
 
     let after = admin.describe_topic(&topic).await.unwrap();
     assert_eq!(shape(&after), shape(&before));
+    // The topic came back empty, so the offsets (1, 2, 3) lie beyond its
+    // log end: clamped to 0 and listed, never set past the end.
+    assert_eq!(
+        report.groups,
+        vec![(
+            group.clone(),
+            format!("ok (clamped to the log: {topic}-0 1->0, {topic}-1 2->0, {topic}-2 3->0)")
+        )]
+    );
+    let zeros: std::collections::BTreeMap<_, _> = committed_before
+        .keys()
+        .map(|tp| (tp.clone(), 0i64))
+        .collect();
+    assert_eq!(
+        admin
+            .committed_offsets(&group, std::slice::from_ref(&topic))
+            .await
+            .unwrap(),
+        zeros
+    );
+    // With the messages back, restoring again sets (and reads back) the
+    // exact offsets, and leaves the existing topic alone.
+    for p in 0..3 {
+        common::produce_n(&admin, &topic, p, 5).await;
+    }
+    let again = admin.restore(&mine).await.unwrap();
+    assert!(again.success(), "{again:#?}");
+    assert_eq!(
+        again.topics,
+        vec![(topic.clone(), "already_exists".to_owned())]
+    );
+    assert_eq!(again.groups, vec![(group.clone(), "ok".to_owned())]);
     assert_eq!(
         admin
             .committed_offsets(&group, std::slice::from_ref(&topic))
             .await
             .unwrap(),
         committed_before
-    );
-    // Restoring twice leaves existing topics alone.
-    let again = admin.restore(&mine).await.unwrap();
-    assert_eq!(
-        again.topics,
-        vec![(topic.clone(), "already_exists".to_owned())]
     );
     admin.delete_group(&group).await.unwrap();
     admin.delete_topic(&topic, true).await.unwrap();

@@ -3,7 +3,6 @@
 //! committed offsets. Its `topics` list has the shape of a topics file, so the
 //! backup is valid input for `plan` / `apply`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -56,12 +55,20 @@ pub struct Backup {
     pub groups: Vec<GroupBackup>,
 }
 
+/// The status of a group whose offsets were set and read back.
+pub(crate) const GROUP_OK: &str = "ok";
+/// The start of the status of a group some of whose offsets were clamped.
+pub(crate) const GROUP_CLAMPED: &str = "ok (clamped";
+
 /// What [`Admin::restore`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestoreReport {
     /// Per topic: `created`, `already_exists`, or the error.
     pub topics: Vec<(String, String)>,
-    /// Per group: `ok` or the error.
+    /// Per group: `ok` (offsets set and read back), `ok (clamped ...)`
+    /// (offsets outside the partition's log were set to its nearest end,
+    /// listed), or what is wrong (nothing of that group was set when its
+    /// offsets name a topic or partition that does not exist).
     pub groups: Vec<(String, String)>,
 }
 
@@ -71,7 +78,10 @@ impl RestoreReport {
         self.topics
             .iter()
             .all(|(_, s)| s == "created" || s == "already_exists")
-            && self.groups.iter().all(|(_, s)| s == "ok")
+            && self
+                .groups
+                .iter()
+                .all(|(_, s)| s == GROUP_OK || s.starts_with(GROUP_CLAMPED))
     }
 }
 
@@ -81,6 +91,53 @@ fn file_err(path: &Path, field: impl Into<String>, reason: impl Into<String>) ->
         field: field.into(),
         reason: reason.into(),
     }
+}
+
+/// A parser message with its line, and every quoted value it echoes
+/// replaced by its length.
+fn describe(line: Option<usize>, message: &str) -> String {
+    let redacted = redact_quoted(message);
+    match line {
+        Some(l) if !redacted.contains("line ") => format!("line {l}: {redacted}"),
+        _ => redacted,
+    }
+}
+
+/// Replaces every value serde quotes in `message` (`string "..."`,
+/// ``integer `...` ``, ``floating point `...` ``, ``character `...` ``) by
+/// `<N characters>`. Backquoted field and variant names are kept.
+pub(crate) fn redact_quoted(message: &str) -> String {
+    const VALUE_PREFIXES: [&str; 4] = ["integer ", "floating point ", "character ", "boolean "];
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        let close = match c {
+            '"' => '"',
+            '`' if VALUE_PREFIXES.iter().any(|p| out.ends_with(p)) => '`',
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        let mut n = 0usize;
+        let mut closed = false;
+        while let Some(q) = chars.next() {
+            if q == '\\' && close == '"' {
+                chars.next();
+                n += 1;
+            } else if q == close {
+                closed = true;
+                break;
+            } else {
+                n += 1;
+            }
+        }
+        out.push_str(&format!("<{n} characters>"));
+        if !closed {
+            break;
+        }
+    }
+    out
 }
 
 impl Backup {
@@ -99,17 +156,24 @@ impl Backup {
         let is_json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        // Errors name the file, the field and the line, never the file's
+        // content: a backup can hold secrets, and serde quotes the values it
+        // rejects (a whole file that is not a mapping is one such value).
         let parsed: Self = if is_json {
             let mut de = serde_json::Deserializer::from_str(text);
             serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 let field = e.path().to_string();
-                file_err(path, field, e.into_inner().to_string())
+                let inner = e.into_inner();
+                let line = (inner.line() > 0).then(|| inner.line());
+                file_err(path, field, describe(line, &inner.to_string()))
             })?
         } else {
             let de = serde_norway::Deserializer::from_str(text);
             serde_path_to_error::deserialize(de).map_err(|e| {
                 let field = e.path().to_string();
-                file_err(path, field, e.into_inner().to_string())
+                let inner = e.into_inner();
+                let line = inner.location().map(|l| l.line());
+                file_err(path, field, describe(line, &inner.to_string()))
             })?
         };
         if parsed.version != BACKUP_VERSION {
@@ -237,6 +301,13 @@ impl Admin {
 
     /// Recreates missing topics (existing ones are left alone) and sets every
     /// group's offsets. Reports each step; never stops at the first failure.
+    ///
+    /// A group's offsets are validated first: every topic and partition must
+    /// exist (otherwise nothing of that group is set), and an offset outside
+    /// the partition's `[earliest, latest]` is clamped to it (a topic that
+    /// was recreated empty starts its consumers at 0 instead of skipping the
+    /// first new messages) and listed. After setting them, the offsets are
+    /// read back and compared.
     pub async fn restore(&self, backup: &Backup) -> Result<RestoreReport> {
         let mut report = RestoreReport {
             topics: Vec::new(),
@@ -283,15 +354,7 @@ impl Admin {
             }
         }
         for g in &backup.groups {
-            let offsets: BTreeMap<crate::Tp, i64> = g
-                .offsets
-                .iter()
-                .map(|o| ((o.topic.clone(), o.partition), o.offset))
-                .collect();
-            let status = match self.set_offsets(&g.group, &offsets).await {
-                Ok(()) => "ok".to_owned(),
-                Err(e) => e.to_string(),
-            };
+            let status = self.restore_group(g).await;
             report.groups.push((g.group.clone(), status));
         }
         Ok(report)
@@ -393,6 +456,57 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("topics[0].name"), "{e}");
+    }
+
+    #[test]
+    fn errors_never_echo_the_file_content() {
+        const SENTINEL: &str = "SENTINEL-pa55w0rd-9f3";
+        let cases = [
+            (
+                "b.yaml",
+                format!("{SENTINEL} and more text that is not YAML mapping"),
+            ),
+            (
+                "b.yaml",
+                format!("version: 1\ntopics:\n  - name: x\n    partitions: \"{SENTINEL}\"\n"),
+            ),
+            (
+                "b.yaml",
+                format!("version: 1\ngroups:\n  - group: g\n    offsets: {SENTINEL}\n"),
+            ),
+            ("b.json", format!("\"{SENTINEL}\"")),
+            ("b.json", format!("{{\"version\": \"{SENTINEL}\"}}")),
+            ("b.yaml", format!("- {SENTINEL}\n- x\n")),
+        ];
+        for (name, text) in cases {
+            let e = Backup::parse(&text, Path::new(name))
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains(SENTINEL), "{name}: {e}");
+            assert!(e.contains(name), "names the file: {e}");
+        }
+        let e = Backup::parse(
+            &format!("version: 1\ntopics:\n  - name: x\n    partitions: \"{SENTINEL}\"\n"),
+            Path::new("b.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("topics[0].partitions") && e.contains("line 4"),
+            "{e}"
+        );
+        assert_eq!(
+            redact_quoted(r#"invalid type: string "a\"b", expected i32"#),
+            "invalid type: string <3 characters>, expected i32"
+        );
+        assert_eq!(
+            redact_quoted("invalid type: integer `12345`, expected a sequence"),
+            "invalid type: integer <5 characters>, expected a sequence"
+        );
+        assert_eq!(
+            redact_quoted("unknown field `nmae`, expected one of `name`, `partitions`"),
+            "unknown field `nmae`, expected one of `name`, `partitions`"
+        );
     }
 
     #[test]

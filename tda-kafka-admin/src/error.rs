@@ -116,6 +116,22 @@ pub enum AdminError {
         #[source]
         source: std::io::Error,
     },
+    /// A consumed message could not be handed on (written out); it and every
+    /// later message were left uncommitted.
+    #[error("handing on message {topic}-{partition}@{offset} failed ({committed} message(s) before it were handed on): {source}")]
+    Output {
+        /// Topic of the message.
+        topic: String,
+        /// Partition of the message.
+        partition: i32,
+        /// Offset of the message (not committed).
+        offset: i64,
+        /// Messages handed on (and, with a group, committed) before it.
+        committed: usize,
+        /// The write error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A raw Kafka protocol call failed (see the crate docs on the protocol client).
     #[error("Kafka protocol call to {broker} failed: {reason}")]
     Protocol {
@@ -191,6 +207,12 @@ impl AdminError {
                 ..
             }
         )
+    }
+
+    /// Whether handing messages on failed because the reader went away
+    /// (a closed pipe, e.g. `| head`), not because of the cluster.
+    pub fn is_output_closed(&self) -> bool {
+        matches!(self, Self::Output { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     pub(crate) fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> Self {

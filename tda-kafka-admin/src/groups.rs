@@ -390,6 +390,14 @@ impl Admin {
                 });
             }
         }
+        if let Some(t) = topics.iter().find(|t| crate::is_internal_topic(t)) {
+            return Err(AdminError::Refused {
+                operation: "reset offsets on",
+                target: t.clone(),
+                reason: "it is an internal Kafka topic".into(),
+            });
+        }
+        // Unknown topics fail here (TopicNotFound), before anything is computed.
         let committed = self.committed_offsets(group, topics).await?;
         let tps: Vec<Tp> = if topics.is_empty() {
             if committed.is_empty() {

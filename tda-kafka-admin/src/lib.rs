@@ -56,6 +56,7 @@ mod meta;
 mod metrics;
 mod offsets;
 mod plan;
+mod restore;
 mod topics;
 mod wire;
 

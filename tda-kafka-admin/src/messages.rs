@@ -23,7 +23,7 @@ pub struct ProduceRequest {
     pub headers: Vec<(String, String)>,
     /// Value.
     pub value: Vec<u8>,
-    /// How many copies to send (at least 1).
+    /// How many copies to send (0 sends nothing).
     pub count: usize,
     /// Fixed partition, or the partitioner's choice.
     pub partition: Option<i32>,
@@ -61,8 +61,9 @@ pub struct ConsumeOptions {
     pub start: StartAt,
     /// Stop after this many messages.
     pub max: Option<usize>,
-    /// Consume as this group (subscribe, commit after each message); without
-    /// it, partitions are assigned directly and nothing is committed.
+    /// Consume as this group (subscribe; a message's offset is committed only
+    /// after the callback returned `Ok` for it); without it, partitions are
+    /// assigned directly and nothing is committed.
     pub group: Option<String>,
     /// Keep waiting for new messages until shutdown; otherwise stop at the end.
     pub follow: bool,
@@ -97,7 +98,7 @@ impl Admin {
         let producer: FutureProducer =
             cfg.create().map_err(AdminError::kafka("create producer"))?;
         let mut out = Vec::new();
-        for _ in 0..req.count.max(1) {
+        for _ in 0..req.count {
             let mut headers = OwnedHeaders::new();
             for (k, v) in &req.headers {
                 headers = headers.insert(Header {
@@ -131,8 +132,13 @@ impl Admin {
 
     /// Reads messages and hands each to `on_message` until `max` is reached,
     /// the end of every partition is reached (unless `follow`), or `shutdown`
-    /// is set. With a group, each message's offset is committed after
-    /// `on_message` returns. Returns the number of messages read.
+    /// is set. Returns the number of messages handed on successfully.
+    ///
+    /// With a group, a message's offset is committed only after `on_message`
+    /// returned `Ok` for it (e.g. after it was written and flushed), so a
+    /// message is never committed before it was handed on. When `on_message`
+    /// fails (a closed pipe, a full disk) consumption stops without committing
+    /// that message and the error is returned as [`AdminError::Output`].
     pub async fn consume<F>(
         &self,
         opts: &ConsumeOptions,
@@ -140,7 +146,7 @@ impl Admin {
         mut on_message: F,
     ) -> Result<usize>
     where
-        F: FnMut(ConsumedMessage) + Send + 'static,
+        F: FnMut(&ConsumedMessage) -> std::io::Result<()> + Send + 'static,
     {
         let info = self.topic_metadata(&opts.topic).await?;
         let partitions: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
@@ -254,12 +260,25 @@ impl Admin {
                             headers,
                             value: m.payload().map(|v| String::from_utf8_lossy(v).into_owned()),
                         };
+                        if let Err(source) = on_message(&msg) {
+                            // Not handed on: leave it uncommitted (redelivered
+                            // to the group's next reader).
+                            if group {
+                                consumer.unsubscribe();
+                            }
+                            return Err(AdminError::Output {
+                                topic: msg.topic,
+                                partition: msg.partition,
+                                offset: msg.offset,
+                                committed: seen,
+                                source,
+                            });
+                        }
                         if group {
                             consumer
                                 .commit_message(&m, CommitMode::Sync)
                                 .map_err(AdminError::kafka("commit"))?;
                         }
-                        on_message(msg);
                         seen += 1;
                     }
                 }

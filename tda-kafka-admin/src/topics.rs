@@ -373,24 +373,61 @@ impl Admin {
         }
     }
 
-    /// Polls metadata until `topic` has disappeared everywhere (deletion
-    /// propagates asynchronously), bounded by the timeout.
+    /// Polls until `topic` has disappeared from the metadata of every broker
+    /// (deletion propagates asynchronously), bounded by the timeout;
+    /// [`AdminError::NotPropagated`] names the brokers that still list it.
+    /// On PLAINTEXT listeners each broker is asked directly; otherwise the
+    /// metadata librdkafka fetches is checked.
     async fn wait_until_gone(&self, topic: &str) -> Result<()> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut wait = std::time::Duration::from_millis(20);
-        while self
-            .topics_metadata()
-            .await?
-            .iter()
-            .any(|t| t.name == topic)
-        {
-            if tokio::time::Instant::now() >= deadline {
-                break;
+        loop {
+            let still = self.brokers_knowing(topic).await?;
+            if still.is_empty() {
+                return Ok(());
             }
-            tokio::time::sleep(wait).await;
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(AdminError::NotPropagated {
+                    what: format!("deletion of topic {topic}"),
+                    timeout_ms: self.timeout.as_millis() as u64,
+                    pending: still
+                        .into_iter()
+                        .map(|b| format!("{topic} still listed by {b}"))
+                        .collect(),
+                });
+            }
+            tokio::time::sleep(wait.min(deadline - now)).await;
             wait = (wait * 2).min(std::time::Duration::from_millis(500));
         }
-        Ok(())
+    }
+
+    /// The brokers whose metadata still lists `topic`.
+    async fn brokers_knowing(&self, topic: &str) -> Result<Vec<String>> {
+        if !crate::wire::plaintext(self.security_protocol.as_deref()) {
+            let listed = self
+                .topics_metadata()
+                .await?
+                .iter()
+                .any(|t| t.name == topic);
+            return Ok(if listed {
+                vec!["the metadata librdkafka fetched".to_owned()]
+            } else {
+                Vec::new()
+            });
+        }
+        let names = [topic.to_owned()];
+        let mut still = Vec::new();
+        for b in self.metadata().await?.brokers {
+            let addr = format!("{}:{}", b.host, b.port);
+            let wher = format!("broker {} ({addr})", b.id);
+            match crate::wire::topics_known_on(&addr, &names, self.timeout).await {
+                Ok(known) if known.is_empty() => {}
+                Ok(_) => still.push(wher),
+                Err(e) => still.push(format!("{wher}: {e}")),
+            }
+        }
+        Ok(still)
     }
 
     /// Sets (`Some`) or removes (`None`, back to the default) topic configs

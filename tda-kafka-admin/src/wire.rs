@@ -311,6 +311,42 @@ pub(crate) async fn topics_not_ready_on(
         .collect())
 }
 
+/// The topics of `topics` that `addr`'s metadata still knows (any answer but
+/// UNKNOWN_TOPIC_OR_PARTITION), e.g. while a deletion propagates.
+pub(crate) async fn topics_known_on(
+    addr: &str,
+    topics: &[String],
+    timeout: Duration,
+) -> Result<Vec<String>> {
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    let mut conn = WireConn::connect(addr, timeout).await?;
+    let req = MetadataRequest::default()
+        .with_allow_auto_topic_creation(false)
+        .with_topics(Some(
+            topics
+                .iter()
+                .map(|t| {
+                    MetadataRequestTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_string(t.clone()))))
+                })
+                .collect(),
+        ));
+    let resp: MetadataResponse = conn.send(req).await?;
+    Ok(topics
+        .iter()
+        .filter(|name| {
+            resp.topics.iter().any(|t| {
+                t.name
+                    .as_ref()
+                    .is_some_and(|n| n.0.as_str() == name.as_str())
+                    && t.error_code != UNKNOWN_TOPIC_OR_PARTITION
+            })
+        })
+        .cloned()
+        .collect())
+}
+
 /// The configs set on `topic` itself (source `DYNAMIC_TOPIC_CONFIG`), as
 /// `addr`'s own config cache reports them; `None` when that broker does not
 /// know the topic yet.

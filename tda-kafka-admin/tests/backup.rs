@@ -94,18 +94,44 @@ async fn backup_delete_reset_restore_round_trip() {
 
     let after = admin.describe_topic(&topic).await.unwrap();
     assert_eq!(shape(&after), shape(&before));
+    // The topic came back empty, so the offsets (1, 2, 3) lie beyond its
+    // log end: clamped to 0 and listed, never set past the end.
+    assert_eq!(
+        report.groups,
+        vec![(
+            group.clone(),
+            format!("ok (clamped to the log: {topic}-0 1->0, {topic}-1 2->0, {topic}-2 3->0)")
+        )]
+    );
+    let zeros: std::collections::BTreeMap<_, _> = committed_before
+        .keys()
+        .map(|tp| (tp.clone(), 0i64))
+        .collect();
+    assert_eq!(
+        admin
+            .committed_offsets(&group, std::slice::from_ref(&topic))
+            .await
+            .unwrap(),
+        zeros
+    );
+    // With the messages back, restoring again sets (and reads back) the
+    // exact offsets, and leaves the existing topic alone.
+    for p in 0..3 {
+        common::produce_n(&admin, &topic, p, 5).await;
+    }
+    let again = admin.restore(&mine).await.unwrap();
+    assert!(again.success(), "{again:#?}");
+    assert_eq!(
+        again.topics,
+        vec![(topic.clone(), "already_exists".to_owned())]
+    );
+    assert_eq!(again.groups, vec![(group.clone(), "ok".to_owned())]);
     assert_eq!(
         admin
             .committed_offsets(&group, std::slice::from_ref(&topic))
             .await
             .unwrap(),
         committed_before
-    );
-    // Restoring twice leaves existing topics alone.
-    let again = admin.restore(&mine).await.unwrap();
-    assert_eq!(
-        again.topics,
-        vec![(topic.clone(), "already_exists".to_owned())]
     );
     admin.delete_group(&group).await.unwrap();
     admin.delete_topic(&topic, true).await.unwrap();
@@ -146,7 +172,8 @@ async fn produce_and_consume_with_key_headers_offsets_and_groups() {
             };
             let n = admin
                 .consume(&opts, Arc::new(AtomicBool::new(false)), move |m| {
-                    g2.lock().unwrap().push(m)
+                    g2.lock().unwrap().push(m.clone());
+                    Ok(())
                 })
                 .await
                 .unwrap();
@@ -182,5 +209,41 @@ async fn produce_and_consume_with_key_headers_offsets_and_groups() {
     let rest = read(StartAt::Beginning, None, Some(group.clone())).await;
     assert_eq!(rest.iter().map(|m| m.offset).collect::<Vec<_>>(), [3]);
     admin.delete_group(&group).await.unwrap();
+
+    // A message that cannot be handed on is not committed, nor anything after it.
+    let failing = common::unique("msg-fail-group");
+    let opts = ConsumeOptions {
+        topic: topic.clone(),
+        start: StartAt::Beginning,
+        max: None,
+        group: Some(failing.clone()),
+        follow: false,
+    };
+    let mut handed = 0;
+    let e = admin
+        .consume(&opts, Arc::new(AtomicBool::new(false)), move |_m| {
+            handed += 1;
+            if handed == 3 {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "reader gone",
+                ))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(e.is_output_closed(), "{e}");
+    match &e {
+        tda_kafka_admin::AdminError::Output {
+            offset, committed, ..
+        } => assert_eq!((*offset, *committed), (2, 2), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let d = admin.describe_group(&failing).await.unwrap();
+    let p1 = d.partitions.iter().find(|p| p.partition == 1).unwrap();
+    assert_eq!(p1.committed, Some(2), "exactly the two handed-on messages");
+    admin.delete_group(&failing).await.unwrap();
     admin.delete_topic(&topic, true).await.unwrap();
 }

@@ -93,6 +93,23 @@ async fn create_describe_update_grow_delete() {
     admin.delete_topic(&name, true).await.unwrap();
     let gone = admin.describe_topic(&name).await.unwrap_err();
     assert!(gone.is_not_found(), "{gone}");
+    // Once delete returns, no broker lists the topic any more (kcat, an
+    // independent client, bootstrapped to each broker in turn; it lists all
+    // topics, since asking for one by name may auto-create it).
+    for broker in common::bootstrap().split(',') {
+        let out = std::process::Command::new("kcat")
+            .args(["-L", "-J", "-b", broker, "-m", "10"])
+            .output()
+            .expect("kcat");
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let listed = j["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["topic"] == name.as_str() && t.get("error").is_none());
+        assert!(!listed, "{broker} still lists {name}: {j}");
+    }
 }
 
 #[tokio::test]

@@ -11,7 +11,10 @@ pub enum DecodeErrorKind {
     Undecodable,
     /// An Avro frame that does not start with the Confluent magic byte 0.
     WrongMagicByte,
-    /// The registry does not know the frame's schema id.
+    /// The registry definitely does not know the frame's schema id (it
+    /// answered Confluent error 40403 while holding other schemas). An
+    /// unreachable, misconfigured or emptied registry is not this kind: that
+    /// is a retriable [`ClientError::Registry`].
     UnknownSchemaId,
 }
 
@@ -40,7 +43,8 @@ pub enum ClientError {
         #[source]
         source: KafkaError,
     },
-    /// The broker rejected the record; it was not written.
+    /// The record was definitely not written (rejected for a reason that does
+    /// not depend on timing, or never sent); resending cannot duplicate it.
     #[error("send to {topic} failed: {source}")]
     SendFailed {
         /// Target topic.
@@ -49,8 +53,10 @@ pub enum ClientError {
         #[source]
         source: KafkaError,
     },
-    /// The send timed out or the client went away before an answer: the record
-    /// **may or may not** have been written. Resending can duplicate it.
+    /// The record **may or may not** have been written: the send timed out,
+    /// the connection failed after the request went out, the client went away
+    /// before an answer, or any error that is not a definite rejection.
+    /// Resending can duplicate it.
     #[error("send to {topic} has an unknown outcome (it may have been written): {reason}")]
     OutcomeUnknown {
         /// Target topic.
@@ -90,6 +96,36 @@ pub enum ClientError {
         /// What is wrong.
         detail: String,
     },
+    /// A record could not be finished within its retry policy (decoding while
+    /// the registry is unavailable, or its dead-letter write); its offset was
+    /// not committed, so it is redelivered to the next run.
+    #[error("{what} of {topic}-{partition}@{offset} still failing after {attempts} attempt(s), offset not committed: {source}")]
+    RetriesExhausted {
+        /// What was retried, e.g. `decoding` or `dead-letter write`.
+        what: &'static str,
+        /// Topic of the record.
+        topic: String,
+        /// Partition of the record.
+        partition: i32,
+        /// Offset of the record.
+        offset: i64,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        #[source]
+        source: Box<ClientError>,
+    },
+    /// A partition worker stopped: its handler panicked or its task died.
+    /// Nothing after the last finished record of the partition was committed.
+    #[error("partition {partition} of {topic} stopped: {detail}")]
+    WorkerFailed {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// What happened.
+        detail: String,
+    },
     /// Writing a dead letter failed, so the poison record's offset was not committed.
     #[error("dead-letter write to {topic} failed: {source}")]
     DeadLetter {
@@ -111,8 +147,13 @@ impl ClientError {
                 .unwrap_or(false),
             Self::OutcomeUnknown { .. } => true,
             Self::Registry { retriable, .. } => *retriable,
-            Self::DeadLetter { source, .. } => source.is_retriable(),
-            Self::Encode { .. } | Self::Decode { .. } | Self::Config { .. } => false,
+            Self::DeadLetter { source, .. } | Self::RetriesExhausted { source, .. } => {
+                source.is_retriable()
+            }
+            Self::Encode { .. }
+            | Self::Decode { .. }
+            | Self::Config { .. }
+            | Self::WorkerFailed { .. } => false,
         }
     }
 

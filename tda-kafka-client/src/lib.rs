@@ -7,9 +7,12 @@
 //! - [`Codec`]: JSON, or Avro in the Confluent wire format with schemas in a
 //!   Confluent-compatible Schema Registry ([`RegistryClient`]).
 //! - [`TdaProducer`]: idempotent (acks=all, lz4, bounded in-flight), `send`
-//!   returns partition and offset, [`TdaProducer::enqueue`] pipelines, a
-//!   timeout is [`ClientError::OutcomeUnknown`].
-//! - [`TdaConsumer`]: at-least-once with dead-letter routing to `tda_errors`.
+//!   returns partition and offset, [`TdaProducer::enqueue`] pipelines; only
+//!   a definite rejection is [`ClientError::SendFailed`], anything the broker
+//!   may have written is [`ClientError::OutcomeUnknown`].
+//! - [`TdaConsumer`]: at-least-once with dead-letter routing to `tda_errors`;
+//!   bounded retries, and [`TdaConsumer::run`] returns the error that stopped
+//!   it.
 //!
 //! ```no_run
 //! use tda_kafka_client::model::*;

@@ -52,8 +52,15 @@ impl SendOptions {
 pub struct ProducerStats {
     /// Records acknowledged by the brokers.
     pub sent: u64,
-    /// Records that failed or whose outcome is unknown.
+    /// Records definitely not written ([`ClientError::SendFailed`]).
     pub failed: u64,
+    /// Records that may or may not have been written: a delivery reported
+    /// [`ClientError::OutcomeUnknown`], or its [`PendingDelivery`] was
+    /// dropped before it was awaited (see `dropped`).
+    pub outcome_unknown: u64,
+    /// Of `outcome_unknown`: pending deliveries dropped without being awaited,
+    /// so nobody saw their outcome.
+    pub dropped: u64,
     /// Records enqueued whose outcome has not been reported yet.
     pub in_flight: u64,
 }
@@ -62,6 +69,8 @@ pub struct ProducerStats {
 struct Counters {
     sent: AtomicU64,
     failed: AtomicU64,
+    outcome_unknown: AtomicU64,
+    dropped: AtomicU64,
     in_flight: AtomicU64,
 }
 
@@ -223,11 +232,15 @@ impl TdaProducer {
         }
     }
 
-    /// The counters: sent, failed, in flight.
+    /// The counters: sent, failed, outcome unknown (and dropped), in flight.
+    /// Every enqueued record ends in exactly one of sent, failed and
+    /// outcome unknown.
     pub fn stats(&self) -> ProducerStats {
         ProducerStats {
             sent: self.counters.sent.load(Ordering::Relaxed),
             failed: self.counters.failed.load(Ordering::Relaxed),
+            outcome_unknown: self.counters.outcome_unknown.load(Ordering::Relaxed),
+            dropped: self.counters.dropped.load(Ordering::Relaxed),
             in_flight: self.counters.in_flight.load(Ordering::Relaxed),
         }
     }
@@ -260,9 +273,11 @@ impl TdaProducer {
 
 /// An enqueued record whose acknowledgement has not arrived yet.
 ///
-/// Resolves to [`Delivered`], to [`ClientError::SendFailed`] when the brokers
-/// rejected it, or to [`ClientError::OutcomeUnknown`] when it timed out (it may
-/// have been written).
+/// Resolves to [`Delivered`], to [`ClientError::SendFailed`] when it was
+/// definitely not written, or to [`ClientError::OutcomeUnknown`] when it may
+/// have been (a timeout, a broker that went away after the request). Dropping
+/// it unawaited counts the record as outcome-unknown and `dropped` in
+/// [`ProducerStats`].
 #[must_use = "a pending delivery reports the outcome only when awaited"]
 pub struct PendingDelivery {
     topic: String,
@@ -279,18 +294,49 @@ impl std::fmt::Debug for PendingDelivery {
     }
 }
 
-/// Classifies a failed delivery: timeouts are outcome-unknown.
+/// Whether librdkafka's final delivery error means the record was
+/// definitely **not** written: the broker rejected the request for a reason
+/// that does not depend on timing (too large, invalid, not authorized, no
+/// such topic), or it never left the local queue. Every other error
+/// (timeouts, a transport failure after the request went out, leader
+/// changes, idempotence sequence errors, fatal errors) leaves the outcome
+/// unknown: the broker may have appended it.
+pub(crate) fn definitely_not_written(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::MessageSizeTooLarge
+            | C::InvalidMessageSize
+            | C::InvalidMessage
+            | C::InvalidRecord
+            | C::InvalidTimestamp
+            | C::InvalidRequiredAcks
+            | C::InvalidTopic
+            | C::UnknownTopic
+            | C::UnknownPartition
+            | C::UnknownTopicOrPartition
+            | C::TopicAuthorizationFailed
+            | C::ClusterAuthorizationFailed
+            | C::TransactionalIdAuthorizationFailed
+            | C::UnsupportedForMessageFormat
+            | C::PolicyViolation
+            | C::PurgeQueue
+            | C::InvalidArgument
+            | C::QueueFull
+    )
+}
+
+/// Classifies a failed delivery: only a definite "not written" is
+/// [`ClientError::SendFailed`]; everything else is outcome-unknown.
 pub(crate) fn delivery_error(topic: &str, source: KafkaError) -> ClientError {
     match source.rdkafka_error_code() {
-        Some(RDKafkaErrorCode::MessageTimedOut) | Some(RDKafkaErrorCode::RequestTimedOut) => {
-            ClientError::OutcomeUnknown {
-                topic: topic.to_owned(),
-                reason: source.to_string(),
-            }
-        }
-        _ => ClientError::SendFailed {
+        Some(code) if definitely_not_written(code) => ClientError::SendFailed {
             topic: topic.to_owned(),
             source,
+        },
+        _ => ClientError::OutcomeUnknown {
+            topic: topic.to_owned(),
+            reason: source.to_string(),
         },
     }
 }
@@ -315,6 +361,10 @@ impl Future for PendingDelivery {
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         match &out {
             Ok(_) => self.counters.sent.fetch_add(1, Ordering::Relaxed),
+            Err(e) if e.is_outcome_unknown() => self
+                .counters
+                .outcome_unknown
+                .fetch_add(1, Ordering::Relaxed),
             Err(_) => self.counters.failed.fetch_add(1, Ordering::Relaxed),
         };
         Poll::Ready(out)
@@ -324,8 +374,17 @@ impl Future for PendingDelivery {
 impl Drop for PendingDelivery {
     fn drop(&mut self) {
         if !self.done {
-            // Nobody will see the outcome any more; stop counting it in flight.
+            // Nobody will see the outcome any more: librdkafka may still
+            // write the record, so it is outcome-unknown, and counted.
             self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
+            self.counters
+                .outcome_unknown
+                .fetch_add(1, Ordering::Relaxed);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                topic = %self.topic,
+                "a pending delivery was dropped before its outcome arrived; counted as outcome-unknown"
+            );
         }
     }
 }
@@ -333,6 +392,36 @@ impl Drop for PendingDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_definite_rejections_are_failures() {
+        use RDKafkaErrorCode as C;
+        for code in [
+            C::MessageTimedOut,
+            C::RequestTimedOut,
+            C::BrokerTransportFailure,
+            C::NetworkException,
+            C::NotLeaderForPartition,
+            C::NotEnoughReplicasAfterAppend,
+            C::OutOfOrderSequenceNumber,
+            C::PurgeInflight,
+            C::Fatal,
+            C::AllBrokersDown,
+        ] {
+            let e = delivery_error("t", KafkaError::MessageProduction(code));
+            assert!(e.is_outcome_unknown(), "{code:?}: {e}");
+        }
+        for code in [
+            C::MessageSizeTooLarge,
+            C::TopicAuthorizationFailed,
+            C::UnknownTopicOrPartition,
+            C::InvalidRecord,
+            C::PurgeQueue,
+        ] {
+            let e = delivery_error("t", KafkaError::MessageProduction(code));
+            assert!(matches!(e, ClientError::SendFailed { .. }), "{code:?}: {e}");
+        }
+    }
 
     #[test]
     fn timeouts_are_outcome_unknown_not_failures() {

@@ -4,8 +4,11 @@
 //! Wire format: byte 0 is the magic byte `0`, bytes 1..5 the schema id
 //! (big-endian `u32`), then the Avro binary datum.
 //!
-//! Registration and schema look-ups go through `schema_registry_converter`;
-//! encoding and decoding use `apache-avro` directly with writers and readers
+//! Registration goes through `schema_registry_converter`; look-ups of a
+//! writer schema by id are a plain `GET /schemas/ids/{id}` classified here
+//! (only a definite "this id does not exist" is poison, see
+//! [`DecodeErrorKind::UnknownSchemaId`]); encoding and decoding use
+//! `apache-avro` directly with writers and readers
 //! built once per (topic, type) and (schema id, type). So after the first
 //! message of a subject the hot path makes no HTTP call and does no schema
 //! resolution: one map look-up, the 5-byte header, the datum.
@@ -22,7 +25,7 @@ use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
 use reqwest_middleware::reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
-use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
+use schema_registry_converter::async_impl::avro::AvroEncoder;
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
 use schema_registry_converter::error::SRCError;
 use schema_registry_converter::schema_registry_common::{
@@ -88,7 +91,7 @@ struct ReaderEntry {
 pub struct RegistryClient {
     url: String,
     encoder: AvroEncoder,
-    decoder: AvroDecoder,
+    http: reqwest_middleware::ClientWithMiddleware,
     requests: Arc<AtomicU64>,
     /// Per value type, per topic: the registered id and a ready writer.
     writers: RwLock<HashMap<TypeId, HashMap<String, Arc<WriterEntry>>>>,
@@ -101,7 +104,7 @@ pub struct RegistryClient {
 impl fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RegistryClient")
-            .field("url", &self.url)
+            .field("url", &redact_url(&self.url))
             .field("http_requests", &self.http_requests())
             .finish_non_exhaustive()
     }
@@ -134,9 +137,19 @@ impl RegistryClient {
                     detail: format!("schema registry settings for {url}: {e}"),
                 })
         };
+        let http = reqwest_middleware::reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .no_proxy()
+            .build()
+            .map_err(|e| ClientError::Config {
+                detail: format!("schema registry HTTP client for {}: {e}", redact_url(&url)),
+            })?;
+        let http = reqwest_middleware::ClientBuilder::new(http)
+            .with(CountRequests(requests.clone()))
+            .build();
         Ok(Self {
             encoder: AvroEncoder::new(build()?),
-            decoder: AvroDecoder::new(build()?),
+            http,
             url,
             requests,
             writers: RwLock::default(),
@@ -254,21 +267,70 @@ impl RegistryClient {
         {
             return Ok(s);
         }
-        let fetched = self.decoder.get_schema(id).await.map_err(|e| {
-            if e.retriable {
-                registry_error(format!("schema id {id}"), e)
-            } else {
-                ClientError::Decode {
-                    kind: DecodeErrorKind::UnknownSchemaId,
-                    detail: format!("schema id {id}: {}", e.error),
-                }
-            }
-        })?;
+        let fetched = self.fetch_schema(id).await?;
         let mut cache = self.writer_schemas.write().expect("schema cache poisoned");
         let s: &'static Schema = cache
             .entry(id)
-            .or_insert_with(|| Box::leak(Box::new(fetched.parsed.clone())));
+            .or_insert_with(|| Box::leak(Box::new(fetched)));
         Ok(s)
+    }
+
+    /// `GET /schemas/ids/{id}`, classified: the schema, a definite
+    /// [`DecodeErrorKind::UnknownSchemaId`], or a retriable
+    /// [`ClientError::Registry`] for everything that may be the registry's
+    /// fault (unreachable, timeout, 5xx, a 404 that is not Confluent's
+    /// 40403 — a wrong URL —, or a 40403 from a registry that holds no
+    /// subjects at all, i.e. one that lost its schemas).
+    async fn fetch_schema(&self, id: u32) -> Result<Schema> {
+        let url = format!("{}/schemas/ids/{id}", self.url);
+        let (status, body) = self.get(&url, id).await?;
+        match classify_lookup(status, &body) {
+            Lookup::Found(text) => Schema::parse_str(&text).map_err(|e| ClientError::Decode {
+                kind: DecodeErrorKind::Undecodable,
+                detail: format!("schema id {id} is not a valid Avro schema: {e}"),
+            }),
+            Lookup::Unavailable(reason) => Err(unavailable(id, reason)),
+            Lookup::NoSuchId => {
+                // Definite only if the registry is the one that holds our
+                // schemas: an empty one (reset, wrong storage) says nothing.
+                let subjects = format!("{}/subjects", self.url);
+                let (status, body) = self.get(&subjects, id).await?;
+                match serde_json::from_str::<Vec<serde_json::Value>>(&body) {
+                    Ok(list) if status == 200 && !list.is_empty() => Err(ClientError::Decode {
+                        kind: DecodeErrorKind::UnknownSchemaId,
+                        detail: format!(
+                            "schema id {id}: the registry answered 40403 (no such schema id)"
+                        ),
+                    }),
+                    Ok(list) if status == 200 && list.is_empty() => Err(unavailable(
+                        id,
+                        "the registry answered 40403 but holds no subjects at all: \
+                         it may have lost its schemas (restarted without storage?)"
+                            .into(),
+                    )),
+                    _ => Err(unavailable(
+                        id,
+                        format!("the registry answered 40403, then HTTP {status} listing subjects"),
+                    )),
+                }
+            }
+        }
+    }
+
+    async fn get(&self, url: &str, id: u32) -> Result<(u16, String)> {
+        let shown = redact_url(url);
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| unavailable(id, format!("GET {shown}: {e}")))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| unavailable(id, format!("GET {shown}: reading the body: {e}")))?;
+        Ok((status, body))
     }
 
     /// Decodes a Confluent wire-format frame into `M`, resolving the writer's
@@ -319,9 +381,118 @@ impl RegistryClient {
     }
 }
 
+/// What a schema look-up by id answered.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// The schema text.
+    Found(String),
+    /// Confluent error 40403: the registry has no schema with this id.
+    NoSuchId,
+    /// Anything else: the registry (or the URL) is at fault, try again later.
+    Unavailable(String),
+}
+
+/// Classifies the answer to `GET /schemas/ids/{id}`.
+pub(crate) fn classify_lookup(status: u16, body: &str) -> Lookup {
+    #[derive(serde::Deserialize)]
+    struct Found {
+        schema: String,
+        #[serde(rename = "schemaType")]
+        schema_type: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Error {
+        error_code: u32,
+    }
+    let snippet: String = body.chars().take(120).collect();
+    match status {
+        200 => match serde_json::from_str::<Found>(body) {
+            Ok(f)
+                if f.schema_type
+                    .as_deref()
+                    .is_none_or(|t| t.eq_ignore_ascii_case("AVRO")) =>
+            {
+                Lookup::Found(f.schema)
+            }
+            Ok(f) => Lookup::Unavailable(format!(
+                "the id is a {} schema, not Avro",
+                f.schema_type.unwrap_or_default()
+            )),
+            Err(_) => Lookup::Unavailable(format!(
+                "HTTP 200 without a schema (is the URL the registry's Confluent API?): {snippet}"
+            )),
+        },
+        404 => match serde_json::from_str::<Error>(body) {
+            Ok(e) if e.error_code == 40403 => Lookup::NoSuchId,
+            _ => Lookup::Unavailable(format!(
+                "HTTP 404 without Confluent error 40403 (a wrong registry URL? \
+                 Apicurio serves the Confluent API under /apis/ccompat/v7): {snippet}"
+            )),
+        },
+        s => Lookup::Unavailable(format!("HTTP {s}: {snippet}")),
+    }
+}
+
+fn unavailable(id: u32, detail: String) -> ClientError {
+    ClientError::Registry {
+        subject: format!("schema id {id}"),
+        detail,
+        retriable: true,
+    }
+}
+
+/// `url` without a password in its user info (`http://user:***@host/...`).
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let user = rest[..at].split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***{}", &rest[at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_confluent_40403_counts_as_a_missing_id() {
+        assert_eq!(
+            classify_lookup(404, r#"{"error_code":40403,"message":"Schema not found"}"#),
+            Lookup::NoSuchId
+        );
+        for (status, body) in [
+            (404, "<html>Not Found</html>"),
+            (404, r#"{"error_code":40401,"message":"Subject not found"}"#),
+            (500, r#"{"error_code":50001,"message":"store error"}"#),
+            (503, ""),
+            (401, r#"{"error_code":401,"message":"Unauthorized"}"#),
+            (200, "<html>a proxy page</html>"),
+        ] {
+            assert!(
+                matches!(classify_lookup(status, body), Lookup::Unavailable(_)),
+                "{status} {body}"
+            );
+        }
+        assert_eq!(
+            classify_lookup(200, r#"{"schema":"\"string\""}"#),
+            Lookup::Found("\"string\"".into())
+        );
+    }
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            redact_url("http://svc:s3cret@127.0.0.1:8081/apis/ccompat/v7"),
+            "http://svc:***@127.0.0.1:8081/apis/ccompat/v7"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:8081"), "http://127.0.0.1:8081");
+    }
 
     #[test]
     fn frames_are_classified() {

@@ -17,7 +17,11 @@ use crate::registry::RegistryClient;
 /// [`ClusterConfig::consumer_properties`] (acks=all, idempotence, lz4, bounded
 /// in-flight; explicit commits), so the seed's integration settings are the
 /// defaults.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows override keys but hides the values of secret ones
+/// (passwords, JAAS configs, private keys, OAuth configs), and the registry
+/// URL without its password.
+#[derive(Clone)]
 pub struct ClientSettings {
     cluster: ClusterConfig,
     bootstrap: Option<String>,
@@ -25,6 +29,47 @@ pub struct ClientSettings {
     codec: Codec,
     service_name: String,
     delivery_timeout: Duration,
+}
+
+/// Whether a librdkafka property holds a secret: passwords
+/// (`sasl.password`, `ssl.key.password`, `ssl.keystore.password`, ...),
+/// secrets, JAAS and OAuth configurations, and private keys.
+pub(crate) fn is_secret_property(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password")
+        || k.contains("secret")
+        || k.contains("jaas")
+        || k.contains("oauthbearer.config")
+        || k.contains("token")
+        || k == "ssl.key.pem"
+        || k == "ssl_key"
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Overrides<'a>(&'a BTreeMap<String, String>);
+        impl std::fmt::Debug for Overrides<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mut m = f.debug_map();
+                for (k, v) in self.0 {
+                    if is_secret_property(k) {
+                        m.entry(k, &"***");
+                    } else {
+                        m.entry(k, v);
+                    }
+                }
+                m.finish()
+            }
+        }
+        f.debug_struct("ClientSettings")
+            .field("cluster", &self.cluster)
+            .field("bootstrap", &self.bootstrap)
+            .field("overrides", &Overrides(&self.overrides))
+            .field("codec", &self.codec)
+            .field("service_name", &self.service_name)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .finish()
+    }
 }
 
 impl ClientSettings {
@@ -152,6 +197,38 @@ mod tests {
         assert_eq!(c.get("compression.type"), Some("lz4"));
         assert_eq!(c.get("max.in.flight.requests.per.connection"), Some("5"));
         assert_eq!(c.get("message.timeout.ms"), Some("30000"));
+    }
+
+    #[test]
+    fn debug_hides_secret_overrides() {
+        const SENTINEL: &str = "SENTINEL-s3cr3t-5e11";
+        let s = ClientSettings::new("127.0.0.1:1")
+            .with_property("sasl.password", SENTINEL)
+            .with_property("ssl.key.password", SENTINEL)
+            .with_property("ssl.keystore.password", SENTINEL)
+            .with_property("ssl.key.pem", SENTINEL)
+            .with_property(
+                "sasl.jaas.config",
+                format!("org.apache.kafka...ScramLoginModule required password=\"{SENTINEL}\";"),
+            )
+            .with_property("sasl.oauthbearer.config", SENTINEL)
+            .with_property("sasl.username", "svc-jobs")
+            .with_registry(std::sync::Arc::new(
+                crate::RegistryClient::new(format!(
+                    "http://svc:{SENTINEL}@127.0.0.1:1/apis/ccompat/v7"
+                ))
+                .unwrap(),
+            ));
+        for shown in [format!("{s:?}"), format!("{s:#?}")] {
+            assert!(!shown.contains(SENTINEL), "{shown}");
+            assert!(shown.contains("sasl.password"), "{shown}");
+            assert!(
+                shown.contains("svc-jobs"),
+                "non-secret values stay visible: {shown}"
+            );
+        }
+        // The real value still reaches librdkafka.
+        assert_eq!(s.producer_config().get("sasl.password"), Some(SENTINEL));
     }
 
     #[test]

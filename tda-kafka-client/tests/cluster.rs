@@ -641,7 +641,10 @@ async fn an_unreachable_registry_is_retried_not_dead_lettered() {
     let live = consumer.stats_handle();
     let token = CancellationToken::new();
     let run = tokio::spawn(consumer.run(|_r: Received<Uploads>| async { Ok(()) }, token.clone()));
-    wait_until("five decode retries", || live.snapshot().retries >= 5).await;
+    wait_until("three decode retries", || {
+        live.snapshot().decode_retries >= 3
+    })
+    .await;
     token.cancel();
     let stats = run.await.unwrap().unwrap();
     assert_eq!((stats.processed, stats.dead_lettered), (0, 0), "{stats:?}");

@@ -404,6 +404,16 @@ fn groups_backup_restore_and_completions() {
     tk(&["groups", "delete", &g, "--yes"]).ok();
     let r = tk(&["restore", fp]).ok();
     assert!(r.stdout().contains("created"), "{}", r.dump());
+    // The topic came back empty: offsets 2 lie beyond its log end (0), so
+    // they are clamped to it (and listed) rather than skipping the first new
+    // messages.
+    assert!(
+        r.stdout().contains(&format!(
+            "group {g}: offsets ok (clamped to the log: {t}-0 2->0, {t}-1 2->0)"
+        )),
+        "{}",
+        r.dump()
+    );
     let after = tk(&["topics", "describe", &t, "-o", "json"]).ok().json();
     assert_eq!(
         after["partitions"].as_array().unwrap().len(),
@@ -417,7 +427,7 @@ fn groups_backup_restore_and_completions() {
         .iter()
         .map(|p| p["committed"].as_i64().unwrap())
         .collect();
-    assert_eq!(committed, [2, 2]);
+    assert_eq!(committed, [0, 0]);
 
     tk(&["groups", "delete", &g, "--yes"]).ok();
     tk(&["topics", "delete", &t, "--yes"]).ok();
@@ -483,5 +493,236 @@ fn consume_follow_stops_cleanly_on_ctrl_c() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("message(s) consumed"), "{stderr}");
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+}
+
+/// The committed offset of `group` on partition 0 of `topic` (`None` without one).
+fn committed_p0(group: &str, topic: &str) -> Option<i64> {
+    let d = tk(&["groups", "describe", group, "-o", "json"]).ok().json();
+    d["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["topic"] == topic && p["partition"] == 0)
+        .and_then(|p| p["committed"].as_i64())
+}
+
+#[test]
+fn consume_with_a_group_commits_only_what_was_written_out() {
+    use std::io::{BufRead, BufReader};
+    let t = unique("pipe");
+    let g = unique("pipe-g");
+    tk(&["topics", "create", &t, "partitions=1,replication-factor=3"]).ok();
+    tk(&["topics", "produce", &t, "m", "--partition", "0", "-c", "3"]).ok();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
+        .args([
+            "topics",
+            "consume",
+            &t,
+            "--group",
+            &g,
+            "--follow",
+            "-b",
+            &bootstrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader (like `| head -3`) reads three lines, then closes the pipe.
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .take(3)
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    });
+    let read = reader.join().unwrap();
+    assert_eq!(read.len(), 3, "{read:?}");
+    // Two more messages: the consumer cannot write the first of them.
+    tk(&["topics", "produce", &t, "m", "--partition", "0", "-c", "2"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    // Exactly the three messages the reader saw are committed; the other two
+    // are left for the group's next reader.
+    assert_eq!(committed_p0(&g, &t), Some(3), "stderr: {stderr}");
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(141),
+        "a closed stdout ends consume like SIGPIPE; stderr: {stderr}"
+    );
+    let next = tk(&["topics", "consume", &t, "2", "--group", &g]).ok();
+    assert_eq!(next.stdout().lines().count(), 2, "{}", next.dump());
+    assert!(next.stdout().contains("offset=3"), "{}", next.dump());
+    assert_eq!(committed_p0(&g, &t), Some(5));
+    tk(&["groups", "delete", &g, "--yes"]).ok();
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+}
+
+#[test]
+fn groups_reset_on_an_unknown_or_internal_topic_fails_and_changes_nothing() {
+    let t = unique("reset-unknown");
+    let g = unique("reset-unknown-g");
+    tk(&["topics", "create", &t, "partitions=1,replication-factor=3"]).ok();
+    tk(&["topics", "produce", &t, "m", "--partition", "0", "-c", "3"]).ok();
+    tk(&["topics", "consume", &t, "3", "--group", &g]).ok();
+    assert_eq!(committed_p0(&g, &t), Some(3));
+    let missing = unique("no-such-topic");
+    let r = tk(&[
+        "groups",
+        "reset",
+        &g,
+        "--to",
+        "earliest",
+        "-t",
+        &missing,
+        "--execute",
+    ])
+    .fails(1);
+    assert!(
+        r.stderr()
+            .contains(&format!("topic {missing} does not exist")),
+        "{}",
+        r.dump()
+    );
+    // A known topic next to the unknown one is not reset either.
+    let r = tk(&[
+        "groups",
+        "reset",
+        &g,
+        "--to",
+        "earliest",
+        "-t",
+        &t,
+        "-t",
+        &missing,
+        "--execute",
+    ])
+    .fails(1);
+    assert!(r.stderr().contains("does not exist"), "{}", r.dump());
+    let r = tk(&[
+        "groups",
+        "reset",
+        &g,
+        "--to",
+        "earliest",
+        "-t",
+        "__consumer_offsets",
+        "--execute",
+    ])
+    .fails(1);
+    assert!(r.stderr().contains("internal"), "{}", r.dump());
+    assert_eq!(committed_p0(&g, &t), Some(3), "nothing was reset");
+    tk(&["groups", "delete", &g, "--yes"]).ok();
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+}
+
+#[test]
+fn produce_count_zero_is_a_usage_error_and_sends_nothing() {
+    let t = unique("count0");
+    tk(&["topics", "create", &t, "partitions=1,replication-factor=3"]).ok();
+    let r = tk(&["topics", "produce", &t, "m", "-c", "0"]).fails(2);
+    assert!(r.stderr().contains("--count"), "{}", r.dump());
+    let m = tk(&["topics", "metrics", &t, "-o", "json"]).ok().json();
+    assert_eq!(m["topics"][0]["messages"], 0, "nothing was sent");
+    tk(&["topics", "delete", &t, "--yes"]).ok();
+}
+
+#[test]
+fn restore_validates_group_offsets_and_never_echoes_the_file() {
+    let t = unique("restore-check");
+    let g_ok = unique("restore-ok");
+    let g_bad = unique("restore-bad");
+    tk(&["topics", "create", &t, "partitions=2,replication-factor=3"]).ok();
+    tk(&["topics", "produce", &t, "m", "--partition", "0", "-c", "4"]).ok();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("offsets.yaml");
+    // g_ok: partition 0 within [0, 4], partition 1 beyond its log end (0):
+    // clamped and said so. g_bad: a partition that does not exist.
+    std::fs::write(
+        &f,
+        format!(
+            "version: 1\ngroups:\n  - group: {g_ok}\n    offsets:\n      - topic: {t}\n        partition: 0\n        offset: 3\n      \
+             - topic: {t}\n        partition: 1\n        offset: 7\n  - group: {g_bad}\n    offsets:\n      - topic: {t}\n        \
+             partition: 0\n        offset: 1\n      - topic: {t}\n        partition: 9\n        offset: 1\n"
+        ),
+    )
+    .unwrap();
+    let r = tk(&["restore", f.to_str().unwrap()]).fails(1);
+    let out = r.stdout();
+    assert!(
+        out.contains(&format!(
+            "group {g_ok}: offsets ok (clamped to the log: {t}-1 7->0)"
+        )),
+        "{}",
+        r.dump()
+    );
+    assert!(
+        out.contains(&format!("group {g_bad}: offsets not restored"))
+            && out.contains("partition 9 does not exist"),
+        "{}",
+        r.dump()
+    );
+    let d = tk(&["groups", "describe", &g_ok, "-o", "json"]).ok().json();
+    let committed: Vec<(i64, i64)> = d["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap(),
+                p["committed"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(committed, [(0, 3), (1, 0)]);
+    let none = tk(&["groups", "describe", &g_bad]).fails(1);
+    assert!(
+        none.stderr().contains("does not exist"),
+        "nothing of {g_bad} was set: {}",
+        none.dump()
+    );
+
+    // A file that is not a backup: the error names file, field and line, and
+    // never shows the content (it can hold secrets).
+    const SENTINEL: &str = "SENTINEL-restore-s3cr3t";
+    for (name, text) in [
+        (
+            "whole.yaml",
+            format!("password={SENTINEL}\nmore={SENTINEL}\n"),
+        ),
+        (
+            "field.yaml",
+            format!("version: 1\ngroups:\n  - group: g\n    offsets: \"{SENTINEL}\"\n"),
+        ),
+        ("whole.json", format!("\"{SENTINEL}\"")),
+    ] {
+        let bad = dir.path().join(name);
+        std::fs::write(&bad, text).unwrap();
+        let r = tk(&["restore", bad.to_str().unwrap()]).fails(1);
+        assert!(!r.stderr().contains(SENTINEL), "{}", r.dump());
+        assert!(r.stderr().contains(name), "{}", r.dump());
+    }
+    let r = tk(&["restore", dir.path().join("field.yaml").to_str().unwrap()]).fails(1);
+    assert!(
+        r.stderr().contains("groups[0].offsets") && r.stderr().contains("line 4"),
+        "{}",
+        r.dump()
+    );
+    tk(&["groups", "delete", &g_ok, "--yes"]).ok();
     tk(&["topics", "delete", &t, "--yes"]).ok();
 }

@@ -204,9 +204,9 @@ pub enum TopicsCommand {
         /// Header `name=value` (repeatable).
         #[arg(long = "header", short = 'H')]
         headers: Vec<String>,
-        /// Send the message this many times.
-        #[arg(long, short = 'c', default_value_t = 1)]
-        count: usize,
+        /// Send the message this many times (at least 1; 0 is a usage error).
+        #[arg(long, short = 'c', default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        count: u64,
         /// Send to this partition.
         #[arg(long)]
         partition: Option<i32>,
@@ -485,7 +485,7 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
                 key: key.map(String::into_bytes),
                 headers: hs,
                 value,
-                count,
+                count: count as usize,
                 partition,
             };
             let delivered = admin.produce(&req).await?;
@@ -529,10 +529,12 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
                 }
             });
             let format = output.format;
-            let n = admin
+            let result = admin
                 .consume(&opts, stop, move |m| {
+                    // A message counts as handed on (and, with --group, is
+                    // committed) only once it was written and flushed.
                     let mut out = std::io::stdout().lock();
-                    let _ = match format {
+                    match format {
                         Format::Table => writeln!(
                             out,
                             "partition={} offset={} timestamp={} key={} headers={} value={}",
@@ -550,19 +552,33 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
                                     .join(",")
                             },
                             m.value.as_deref().unwrap_or("")
-                        ),
-                        Format::Json => {
-                            writeln!(out, "{}", serde_json::to_string(&m).unwrap_or_default())
-                        }
+                        )?,
+                        Format::Json => writeln!(
+                            out,
+                            "{}",
+                            serde_json::to_string(m).map_err(std::io::Error::other)?
+                        )?,
                         Format::Yaml => write!(
                             out,
                             "---\n{}",
-                            serde_norway::to_string(&m).unwrap_or_default()
-                        ),
-                    };
-                    let _ = out.flush();
+                            serde_norway::to_string(m).map_err(std::io::Error::other)?
+                        )?,
+                    }
+                    out.flush()
                 })
-                .await?;
+                .await;
+            let n = match result {
+                Ok(n) => n,
+                Err(e) if e.is_output_closed() => {
+                    // The reader went away (`| head`): what it did not read
+                    // stays uncommitted. Exit like a process ended by SIGPIPE.
+                    if let tda_kafka_admin::AdminError::Output { committed, .. } = &e {
+                        eprintln!("{committed} message(s) consumed; output closed");
+                    }
+                    std::process::exit(crate::exit::BROKEN_PIPE);
+                }
+                Err(e) => return Err(e.into()),
+            };
             eprintln!("{n} message(s) consumed");
             Ok(())
         }

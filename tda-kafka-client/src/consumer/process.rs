@@ -1,0 +1,336 @@
+//! Handling one record: decode (retrying while the registry is unavailable),
+//! run the handler (retrying retriable errors), dead-letter poison; and the
+//! per-partition worker that does it in offset order.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt as _;
+use rdkafka::consumer::Consumer;
+use rdkafka::message::OwnedMessage;
+use rdkafka::Message;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::options::{ConsumerCounters, HandlerError, Received};
+use super::Shared;
+use crate::codec::Codec;
+use crate::error::{ClientError, Result};
+use crate::headers::{self, StandardHeaders};
+use crate::model::{error_kind, now_ms, ErrorOrigin, ErrorRecord};
+use crate::producer::SendOptions;
+use crate::topic::{MessageKey, TdaTopic};
+
+/// What became of one record.
+pub(super) enum Outcome {
+    /// Handled or dead-lettered: store the offset.
+    Done,
+    /// Shutdown interrupted a retry: leave the offset for redelivery.
+    Abandoned,
+    /// It cannot be finished (a retry policy ran out, the handler panicked):
+    /// leave the offset and end the run with this error.
+    Failed(ClientError),
+}
+
+/// A record handed to a partition worker, with its partition generation.
+pub(super) type Dispatched = (OwnedMessage, u64);
+
+/// Handles the records of one partition in offset order until its channel
+/// closes or the run stops; a record that fails, or a panic of the worker
+/// itself, fails the run ([`Shared::fail`]), which stops the dispatcher.
+pub(super) async fn worker<T, H, Fut>(
+    shared: Arc<Shared<T, H>>,
+    partition: i32,
+    rx: mpsc::Receiver<Dispatched>,
+) where
+    T: TdaTopic,
+    H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
+{
+    let run = AssertUnwindSafe(handle_partition(&shared, partition, rx))
+        .catch_unwind()
+        .await;
+    match run {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => shared.fail(e),
+        Err(panic) => shared.fail(ClientError::WorkerFailed {
+            topic: shared.topic.clone(),
+            partition,
+            detail: format!("the partition worker panicked: {}", panic_message(&*panic)),
+        }),
+    }
+}
+
+/// The text of a panic payload.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)")
+}
+
+async fn handle_partition<T, H, Fut>(
+    shared: &Shared<T, H>,
+    partition: i32,
+    mut rx: mpsc::Receiver<Dispatched>,
+) -> Result<()>
+where
+    T: TdaTopic,
+    H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
+{
+    // Finished offsets are stored in batches: when the queue runs dry, every
+    // STORE_BATCH records and before the worker stops. Storing only ever
+    // follows finished work; a record finished but not yet stored when its
+    // partition is revoked is redelivered (at-least-once).
+    const STORE_BATCH: u32 = 256;
+    let store = |last: Option<(i64, u64)>| {
+        if let Some((offset, generation)) = last {
+            shared.store(partition, offset, generation);
+        }
+    };
+    let mut last_done: Option<(i64, u64)> = None;
+    let mut unstored = 0u32;
+    let result = loop {
+        let next = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(mpsc::error::TryRecvError::Empty) => {
+                store(last_done.take());
+                unstored = 0;
+                rx.recv().await
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+        };
+        let Some((msg, generation)) = next else {
+            break Ok(());
+        };
+        if shared.stop.is_cancelled() {
+            break Ok(());
+        }
+        if shared.generations.get(partition) != generation {
+            // Revoked since it was fetched; the new owner will handle it.
+            continue;
+        }
+        let permit = match shared.permits.acquire().await {
+            Ok(p) => p,
+            Err(_) => break Ok(()),
+        };
+        let outcome = process(shared, &msg).await;
+        drop(permit);
+        match outcome {
+            Outcome::Done => {
+                last_done = Some((msg.offset(), generation));
+                unstored += 1;
+                if unstored >= STORE_BATCH {
+                    store(last_done.take());
+                    unstored = 0;
+                }
+            }
+            Outcome::Abandoned => break Ok(()),
+            Outcome::Failed(e) => break Err(e),
+        }
+    };
+    store(last_done.take());
+    result
+}
+
+/// Sleeps for `d` unless shutdown comes first (then returns false).
+pub(super) async fn backoff(stop: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep(d) => true,
+    }
+}
+
+async fn decode<T: TdaTopic>(codec: &Codec, msg: &OwnedMessage) -> Result<Received<T>> {
+    let key = msg.key().map(T::Key::from_key_bytes).transpose()?;
+    let value = codec
+        .decode::<T::Value>(msg.payload().unwrap_or_default())
+        .await?;
+    Ok(Received {
+        key,
+        value,
+        headers: StandardHeaders::from_kafka(msg.headers()),
+        topic: msg.topic().to_owned(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+    })
+}
+
+fn exhausted(msg: &OwnedMessage, what: &'static str, attempts: u32, e: ClientError) -> Outcome {
+    Outcome::Failed(ClientError::RetriesExhausted {
+        what,
+        topic: msg.topic().to_owned(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+        attempts,
+        source: Box::new(e),
+    })
+}
+
+pub(super) async fn process<T, H, Fut>(shared: &Shared<T, H>, msg: &OwnedMessage) -> Outcome
+where
+    T: TdaTopic,
+    H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
+{
+    let mut attempt = 0u32;
+    let mut decode_attempt = 0u32;
+    loop {
+        let received = match decode::<T>(&shared.codec, msg).await {
+            Ok(r) => r,
+            Err(e) => match e.poison_kind() {
+                Some(kind) => return dead_letter(shared, msg, kind.as_str(), &e.to_string()).await,
+                None => {
+                    // e.g. the registry is unreachable: not the record's
+                    // fault, so never dead-lettered; bounded, then the run fails.
+                    if shared.decode_retry.exhausted(decode_attempt) {
+                        return exhausted(msg, "decoding", decode_attempt + 1, e);
+                    }
+                    tracing::warn!(
+                        error = %e,
+                        topic = msg.topic(),
+                        partition = msg.partition(),
+                        offset = msg.offset(),
+                        attempt = decode_attempt + 1,
+                        "decode failed (not the record's fault), retrying"
+                    );
+                    ConsumerCounters::add(&shared.counters.decode_retries);
+                    if !backoff(&shared.stop, shared.decode_retry.backoff(decode_attempt)).await {
+                        return Outcome::Abandoned;
+                    }
+                    decode_attempt += 1;
+                    continue;
+                }
+            },
+        };
+        let offset = received.offset;
+        let handled = AssertUnwindSafe(async { (shared.handler)(received).await })
+            .catch_unwind()
+            .await;
+        match handled {
+            Err(panic) => {
+                return Outcome::Failed(ClientError::WorkerFailed {
+                    topic: msg.topic().to_owned(),
+                    partition: msg.partition(),
+                    detail: format!(
+                        "the handler panicked at offset {offset}: {}",
+                        panic_message(&*panic)
+                    ),
+                });
+            }
+            Ok(Ok(())) => {
+                ConsumerCounters::add(&shared.counters.processed);
+                return Outcome::Done;
+            }
+            Ok(Err(HandlerError::Permanent(m))) => {
+                return dead_letter(shared, msg, error_kind::HANDLER_PERMANENT, &m).await
+            }
+            Ok(Err(HandlerError::Retriable(m))) => {
+                if shared.retry.exhausted(attempt) {
+                    let m = format!("after {} attempts: {m}", attempt + 1);
+                    return dead_letter(shared, msg, error_kind::RETRIES_EXHAUSTED, &m).await;
+                }
+                ConsumerCounters::add(&shared.counters.retries);
+                if !backoff(&shared.stop, shared.retry.backoff(attempt)).await {
+                    return Outcome::Abandoned;
+                }
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Writes the record to the dead-letter topic; retries (bounded by the
+/// dead-letter policy) until it is acknowledged, since the offset must not
+/// be committed before.
+async fn dead_letter<T: TdaTopic, H>(
+    shared: &Shared<T, H>,
+    msg: &OwnedMessage,
+    kind: &str,
+    message: &str,
+) -> Outcome {
+    let record = ErrorRecord {
+        source_service: shared.service.clone(),
+        error_kind: kind.to_owned(),
+        message: message.to_owned(),
+        origin: Some(ErrorOrigin {
+            topic: msg.topic().to_owned(),
+            partition: msg.partition(),
+            offset: msg.offset(),
+        }),
+        original_payload: msg.payload().map(<[u8]>::to_vec),
+        occurred_at_ms: now_ms(),
+    };
+    let key = msg
+        .key()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .unwrap_or_default();
+    let mut options = SendOptions::default();
+    if let Some(c) = msg
+        .headers()
+        .and_then(|h| headers::header_str(h, headers::CORRELATION_ID))
+    {
+        options.correlation_id = Some(c.to_owned());
+    }
+    options.extra_headers = vec![
+        (headers::ORIGIN_TOPIC.into(), msg.topic().to_owned()),
+        (
+            headers::ORIGIN_PARTITION.into(),
+            msg.partition().to_string(),
+        ),
+        (headers::ORIGIN_OFFSET.into(), msg.offset().to_string()),
+        (headers::ERROR_KIND.into(), kind.to_owned()),
+        (headers::ERROR_MESSAGE.into(), message.to_owned()),
+    ];
+    let mut attempt = 0;
+    loop {
+        match shared
+            .dead_letters
+            .send_with(&shared.dead_letter_topic, &key, &record, &options)
+            .await
+        {
+            Ok(_) => {
+                ConsumerCounters::add(&shared.counters.dead_lettered);
+                tracing::warn!(
+                    topic = msg.topic(),
+                    partition = msg.partition(),
+                    offset = msg.offset(),
+                    kind,
+                    "record dead-lettered"
+                );
+                return Outcome::Done;
+            }
+            Err(e) => {
+                ConsumerCounters::add(&shared.counters.dead_letter_failures);
+                let e = ClientError::DeadLetter {
+                    topic: shared.dead_letter_topic.name().to_owned(),
+                    source: Box::new(e),
+                };
+                if shared.dead_letter_retry.exhausted(attempt) {
+                    return exhausted(msg, "dead-letter write", attempt + 1, e);
+                }
+                tracing::error!(error = %e, "dead-letter write failed; offset not committed");
+                if !backoff(&shared.stop, shared.dead_letter_retry.backoff(attempt)).await {
+                    return Outcome::Abandoned;
+                }
+                attempt += 1;
+            }
+        }
+    }
+}
+
+impl<T: TdaTopic, H> Shared<T, H> {
+    /// Stores `offset` (the next record to read is `offset + 1`) unless the
+    /// partition was revoked since the record was fetched.
+    pub(super) fn store(&self, partition: i32, offset: i64, generation: u64) {
+        if self.generations.get(partition) == generation {
+            if let Err(e) = self.consumer.store_offset(&self.topic, partition, offset) {
+                tracing::warn!(error = %e, partition, offset, "offset not stored");
+            }
+        }
+    }
+}

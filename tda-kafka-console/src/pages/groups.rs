@@ -56,7 +56,7 @@ pub(crate) async fn detail(State(state): State<Arc<AppState>>, Path(group): Path
             div.card { div.k { "total lag" } div.v #total-lag { (d.total_lag) } }
         }
         h2 { "Lag over time" }
-        p.muted { "Sampled by this console every " (state.opts.lag_sample_interval.as_secs()) " s while it runs, and on every view of this page." }
+        p.muted { "Sampled by this console every " (format!("{:?}", state.opts.lag_sample_interval)) " while it runs, and on every view of this page." }
         (lag_chart(&state.lag.samples(&group)))
         h2 { "Members" }
         table #members {

@@ -6,3 +6,4 @@ pub mod config;
 pub mod docker;
 pub mod groups;
 pub mod topics;
+pub mod ui;

@@ -34,7 +34,8 @@ pub struct BrowseRequest {
     pub partitions: Vec<i32>,
     /// Start position.
     pub from: BrowseFrom,
-    /// At most this many records are returned.
+    /// At most this many records are returned (with [`BrowseFrom::End`]: the
+    /// newest `limit` by timestamp across the browsed partitions).
     pub limit: usize,
     /// At most this many records are read (a filter may drop some); at least `limit`.
     pub scan_limit: usize,
@@ -117,13 +118,28 @@ impl Admin {
         let watermarks = marks.iter().map(|(tp, w)| (tp.1, *w)).collect();
         let consumer = self.helper_consumer(None)?;
         let topic = req.topic.clone();
-        let scan_limit = req.scan_limit.max(limit);
+        // From the end every partition contributes its last `limit` records;
+        // the newest `limit` of them are kept.
+        let from_end = req.from == BrowseFrom::End;
+        let read_limit = if from_end {
+            limit * parts.len().max(1)
+        } else {
+            limit
+        };
+        let scan_limit = req.scan_limit.max(read_limit);
         let timeout = self.timeout;
-        let (records, scanned) = tokio::task::spawn_blocking(move || {
-            read_page(&consumer, &topic, &starts, limit, scan_limit, timeout, keep)
+        let (mut records, scanned) = tokio::task::spawn_blocking(move || {
+            read_page(
+                &consumer, &topic, &starts, read_limit, scan_limit, timeout, keep,
+            )
         })
         .await
         .map_err(|e| AdminError::input("browse", format!("reader task failed: {e}")))??;
+        if from_end && records.len() > limit {
+            records.sort_by_key(|r| (r.timestamp.unwrap_or(i64::MIN), r.partition, r.offset));
+            records.drain(..records.len() - limit);
+            records.sort_by_key(|r| (r.partition, r.offset));
+        }
         Ok(BrowsePage {
             records,
             scanned,

@@ -237,6 +237,16 @@ async fn message_browser_positions_filters_and_decodes() {
     assert_eq!(from3.matches("<tr class=\"message\"").count(), 2);
     let last2 = get_ok(&c, &format!("{base}?from=end&partition=0&limit=2")).await;
     assert!(last2.contains("key-4") && last2.contains("key-3") && !last2.contains("key-2"));
+    let newest = get_ok(&c, &format!("{base}?from=end&limit=2")).await;
+    assert_eq!(
+        newest.matches("<tr class=\"message\"").count(),
+        2,
+        "{newest}"
+    );
+    assert!(
+        newest.contains("deadbeef") && newest.contains("key-4"),
+        "the newest two across partitions"
+    );
     let future = get_ok(&c, &format!("{base}?from=timestamp&at=4102444800000")).await;
     assert_eq!(future.matches("<tr class=\"message\"").count(), 0);
     let past = get_ok(&c, &format!("{base}?from=timestamp&at=2000-01-01T00:00")).await;

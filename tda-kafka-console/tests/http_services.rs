@@ -389,3 +389,30 @@ async fn tda_views_show_lifecycles_betti_numbers_and_the_diagram() {
     assert_eq!(page.matches("class=\"essential\"").count(), 1);
     c.stop().await;
 }
+
+#[tokio::test]
+async fn secrets_in_the_client_properties_are_never_rendered() {
+    let admin = admin().await;
+    let topic = unique("secret");
+    create_topic(&admin, &topic, 1).await;
+    let mut opts = options();
+    // Unused on a PLAINTEXT cluster, but part of the console's configuration.
+    opts.client.set("sasl.username", "console-user");
+    opts.client.set("sasl.password", "sup3r-s3cret-pw");
+    let c = start(opts).await;
+    for path in [
+        "/".to_owned(),
+        "/topics?all=1".to_owned(),
+        format!("/topics/{topic}"),
+        format!("/topics/{topic}/messages"),
+        "/groups".to_owned(),
+        "/schemas".to_owned(),
+    ] {
+        let body = get_ok(&c, &path).await;
+        assert!(
+            !body.contains("sup3r-s3cret-pw"),
+            "{path} shows the SASL password"
+        );
+    }
+    c.stop().await;
+}

@@ -47,6 +47,7 @@
 //! silently: batch operations return one outcome per item.
 
 mod backup;
+mod browse;
 mod client;
 mod error;
 mod groups;
@@ -61,6 +62,7 @@ mod topics;
 mod wire;
 
 pub use backup::{Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION};
+pub use browse::{BrowseFrom, BrowsePage, BrowseRequest, RawRecord};
 pub use client::{lower, Admin, BrokerInfo, ClusterMetadata};
 pub use error::AdminError;
 pub use groups::{

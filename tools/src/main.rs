@@ -52,6 +52,8 @@ enum Command {
     Backup(cmd::backup::BackupArgs),
     /// Recreate missing topics and set group offsets from a backup file.
     Restore(cmd::backup::RestoreArgs),
+    /// The web console (replaces Kafka UI): overview, topics, messages, groups with lag history, schemas, connectors, TDA views.
+    Ui(cmd::ui::UiArgs),
     /// Print a shell completion script: `tda-kafka completions bash > /etc/bash_completion.d/tda-kafka`.
     Completions {
         /// Shell.
@@ -81,6 +83,7 @@ fn main() -> std::process::ExitCode {
             Command::Groups(c) => cmd::groups::run(c).await,
             Command::Backup(c) => cmd::backup::run_backup(c).await,
             Command::Restore(c) => cmd::backup::run_restore(c).await,
+            Command::Ui(a) => cmd::ui::run(a).await,
             Command::Completions { shell } => {
                 let mut cli = <Cli as clap::CommandFactory>::command();
                 clap_complete::generate(shell, &mut cli, "tda-kafka", &mut std::io::stdout());

@@ -6,3 +6,4 @@ pub mod docker;
 pub mod groups;
 pub mod stack;
 pub mod topics;
+pub mod ui;

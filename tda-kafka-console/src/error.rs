@@ -1,0 +1,96 @@
+//! The crate's one error type.
+
+use std::net::SocketAddr;
+
+/// Everything that can go wrong in the console.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConsoleError {
+    /// The options cannot work (e.g. a non-loopback address without auth).
+    #[error("invalid console options: {reason}")]
+    Options {
+        /// Why.
+        reason: String,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP server failed while running.
+    #[error("web console server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    /// A Kafka call failed.
+    #[error(transparent)]
+    Admin(#[from] tda_kafka_admin::AdminError),
+    /// A typed-client call (registry decode) failed.
+    #[error(transparent)]
+    Client(#[from] tda_kafka_client::ClientError),
+    /// An HTTP service (registry, Connect) could not be reached or answered badly.
+    #[error("{service} at {url}: {detail}")]
+    Service {
+        /// `schema registry` or `Kafka Connect`.
+        service: &'static str,
+        /// The URL called.
+        url: String,
+        /// What happened.
+        detail: String,
+        /// HTTP status, when one came back.
+        status: Option<u16>,
+    },
+    /// A service this page needs is not configured.
+    #[error("{service} is not configured (start the console with {flag})")]
+    NotConfigured {
+        /// The service.
+        service: &'static str,
+        /// The option that configures it.
+        flag: &'static str,
+    },
+    /// The request itself is wrong (a form field, a query parameter).
+    #[error("invalid input: {0}")]
+    Input(String),
+    /// Refused: the console is read-only.
+    #[error("the console is read-only: changes are disabled")]
+    ReadOnly,
+    /// Refused: the change form did not carry a valid CSRF token.
+    #[error("missing or invalid CSRF token")]
+    Csrf,
+}
+
+impl ConsoleError {
+    /// The HTTP status a page shows for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::ReadOnly | Self::Csrf => 403,
+            Self::Input(_) => 400,
+            Self::Admin(e) if e.is_invalid_input() => 400,
+            Self::Admin(e) if e.is_not_found() => 404,
+            Self::Service {
+                status: Some(404), ..
+            } => 404,
+            Self::Service { .. } | Self::NotConfigured { .. } => 502,
+            _ => 500,
+        }
+    }
+
+    /// Whether the error means a service could not be reached (versus refused the request).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Self::Service { status, .. } => status.is_none(),
+            Self::Admin(e) => matches!(e, tda_kafka_admin::AdminError::Unreachable { .. }),
+            Self::NotConfigured { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn input(msg: impl Into<String>) -> Self {
+        Self::Input(msg.into())
+    }
+}
+
+/// Result type of this crate.
+pub type Result<T, E = ConsoleError> = std::result::Result<T, E>;

@@ -1,0 +1,124 @@
+//! `/`: brokers, controller, health problems, totals and service states.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use maud::{html, Markup};
+use serde_json::Value;
+
+use crate::layout::{enc, fmt_bytes, notice, page};
+use crate::pages::Page;
+use crate::rest::{self, Service};
+use crate::server::AppState;
+use crate::ConsoleError;
+
+fn service_row(name: &str, url: Option<&str>, state: &crate::Result<String>) -> Markup {
+    html! {
+        tr {
+            td { (name) }
+            td { @if let Some(u) = url { code { (u) } } @else { span.muted { "not configured" } } }
+            td {
+                @match state {
+                    Ok(detail) => { span.badge.ok { "up" } " " span.muted { (detail) } }
+                    Err(ConsoleError::NotConfigured { .. }) => { span.badge { "not configured" } }
+                    Err(e) => { span.badge.bad { "down" } " " span.muted { (e.to_string()) } }
+                }
+            }
+        }
+    }
+}
+
+/// The overview page (also used by the benchmark through `GET /`).
+async fn render(state: &AppState) -> Page {
+    let admin = state.admin().await?;
+    let (health, metrics, groups, registry, connect) = tokio::join!(
+        admin.health(),
+        admin.metrics(None),
+        admin.list_groups(),
+        rest::get(state, Service::Registry, "/subjects"),
+        rest::get(state, Service::Connect, "/"),
+    );
+    let health = health?;
+    let registry = registry.map(|v| format!("{} subjects", v.as_array().map_or(0, Vec::len)));
+    let connect = connect.map(|v| {
+        format!(
+            "version {}",
+            v.get("version").and_then(Value::as_str).unwrap_or("?")
+        )
+    });
+    let problems = health.problems();
+    let body = html! {
+        h1 { "Cluster overview" }
+        div.cards {
+            div.card { div.k { "brokers" } div.v #brokers { (health.brokers.len()) } }
+            div.card { div.k { "controller" } div.v { (health.controller.map_or("?".into(), |c| c.to_string())) } }
+            div.card { div.k { "topics" } div.v #topic-count { (health.topics) } }
+            div.card { div.k { "partitions" } div.v { (health.partitions) } }
+            @if let Ok(m) = &metrics {
+                div.card { div.k { "messages" } div.v #message-count { (m.topics.iter().map(|t| t.messages).sum::<i64>()) } }
+                div.card { div.k { "size on disk" } div.v {
+                    (m.topics.iter().filter_map(|t| t.size_bytes).reduce(|a, b| a + b).map_or("n/a".into(), fmt_bytes))
+                } }
+            }
+            @if let Ok(g) = &groups {
+                div.card { div.k { "consumer groups" } div.v { (g.len()) } }
+            }
+            div.card { div.k { "health" } div.v {
+                @if problems.is_empty() { span.ok #health { "healthy" } } @else { span.bad #health { (problems.len()) " problems" } }
+            } }
+        }
+        @if !problems.is_empty() {
+            h2 { "Problems" }
+            ul { @for p in &problems { li.bad { (p) } } }
+        }
+        h2 { "Brokers" }
+        table #brokers-table {
+            tr { th { "id" } th { "address" } th { "rack" } th { "role" } }
+            @for b in &health.brokers {
+                tr {
+                    td { (b.id) }
+                    td { (b.host) ":" (b.port) }
+                    td.muted { "n/a" }
+                    td { @if health.controller == Some(b.id) { span.badge.ok { "active controller" } } @else { "broker, controller voter" } }
+                }
+            }
+        }
+        p.muted {
+            "Metadata quorum: KRaft"
+            @if let Some(c) = health.controller { ", active controller " (c) }
+            @if let Some(n) = &health.controller_note { " (" (n) ")" }
+            @if let Some(id) = &health.cluster_id { ", cluster id " code { (id) } }
+        }
+        h2 { "Services" }
+        table #services {
+            tr { th { "service" } th { "address" } th { "state" } }
+            tr { td { "Kafka" } td { code { (admin.bootstrap()) } } td { span.badge.ok { "up" } } }
+            (service_row("Schema registry", state.opts.registry_url.as_deref(), &registry))
+            (service_row("Kafka Connect", state.opts.connect_url.as_deref(), &connect))
+        }
+        h2 { "Topics" }
+        @match &metrics {
+            Ok(m) => {
+                table #overview-topics {
+                    tr { th { "topic" } th.num { "partitions" } th.num { "messages" } th.num { "size" } }
+                    @for t in m.topics.iter().filter(|t| !tda_kafka_admin::is_internal_topic(&t.topic)) {
+                        tr {
+                            td { a href={ "/topics/" (enc(&t.topic)) } { (t.topic) } }
+                            td.num { (t.partitions.len()) }
+                            td.num { (t.messages) }
+                            td.num { (t.size_bytes.map_or("n/a".into(), fmt_bytes)) }
+                        }
+                    }
+                }
+                @if let Some(n) = &m.size_note { p.muted { (n) } }
+            }
+            Err(e) => { (notice("error", format!("topic metrics: {e}"))) }
+        }
+    };
+    Ok(page(state, "Overview", "/", body))
+}
+
+/// `GET /`.
+pub(crate) async fn show(State(state): State<Arc<AppState>>) -> Page {
+    render(&state).await
+}

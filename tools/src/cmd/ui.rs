@@ -1,0 +1,114 @@
+//! `tda-kafka ui`: the web console (`tda-kafka-console`) against any cluster.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tda_kafka_config::SecretString;
+use tda_kafka_console::{Auth, ConsoleOptions};
+
+use crate::cmd::config::ConfigArgs;
+
+/// `ui` flags.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Bootstrap servers `host:port[,...]` (default: from the configuration).
+    #[arg(long, short = 'b', env = "TDA_KAFKA_BOOTSTRAP")]
+    pub bootstrap: Option<String>,
+    /// Schema registry URL (default: the configuration's registry,
+    /// `http://HOST:TDA_SCHEMA_REGISTRY_PORT/apis/ccompat/v7`).
+    #[arg(long)]
+    pub registry: Option<String>,
+    /// Do not use a schema registry (Avro values are shown as hex).
+    #[arg(long, conflicts_with = "registry")]
+    pub no_registry: bool,
+    /// Kafka Connect REST URL (default: `http://HOST:TDA_CONNECT_PORT`).
+    #[arg(long)]
+    pub connect: Option<String>,
+    /// Listen address (default `127.0.0.1:TDA_KAFKA_UI_PORT`, i.e. 8080). A
+    /// non-loopback address requires --auth-token or --auth-user/--auth-password.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Disable every change (POST answers 403).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Require this bearer token (or basic auth with it as password).
+    #[arg(long, env = "TDA_KAFKA_UI_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// Require basic auth with this user (with --auth-password).
+    #[arg(long, requires = "auth_password")]
+    pub auth_user: Option<String>,
+    /// Basic auth password.
+    #[arg(
+        long,
+        env = "TDA_KAFKA_UI_PASSWORD",
+        hide_env_values = true,
+        requires = "auth_user"
+    )]
+    pub auth_password: Option<String>,
+    /// Seconds between lag samples for the lag charts.
+    #[arg(long, default_value_t = 15)]
+    pub lag_interval: u64,
+    /// Bound on every Kafka and HTTP call, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// Runs the console until Ctrl-C.
+pub async fn run(a: UiArgs) -> anyhow::Result<()> {
+    let cfg = a.config.load()?.config;
+    let mut props = cfg.client_properties();
+    if let Some(b) = &a.bootstrap {
+        props.set("bootstrap.servers", b);
+    }
+    let host = &cfg.network.host;
+    let mut opts = ConsoleOptions::new(props)
+        .with_listen(
+            a.listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], cfg.network.ui_port))),
+        )
+        .with_read_only(a.read_only)
+        .with_timeout(Duration::from_secs(a.timeout.max(1)))
+        .with_lag_sample_interval(Duration::from_secs(a.lag_interval.max(1)))
+        .with_connect(
+            a.connect
+                .clone()
+                .unwrap_or_else(|| format!("http://{host}:{}", cfg.network.connect_port)),
+        );
+    if !a.no_registry {
+        opts = opts.with_registry(a.registry.clone().unwrap_or_else(|| {
+            format!(
+                "http://{host}:{}/apis/ccompat/v7",
+                cfg.network.schema_registry_port
+            )
+        }));
+    }
+    match (&a.auth_token, &a.auth_user, &a.auth_password) {
+        (Some(t), None, _) => opts = opts.with_auth(Auth::Token(SecretString::new(t.clone()))),
+        (None, Some(u), Some(p)) => {
+            opts = opts.with_auth(Auth::Basic {
+                user: u.clone(),
+                password: SecretString::new(p.clone()),
+            })
+        }
+        (Some(_), Some(_), _) => anyhow::bail!("use either --auth-token or --auth-user, not both"),
+        _ => {}
+    }
+    let console = tda_kafka_console::Console::bind(opts)
+        .await
+        .context("cannot start the web console")?;
+    eprintln!(
+        "tda-kafka console on http://{}{} (Ctrl-C stops it)",
+        console.local_addr(),
+        if a.read_only { ", read-only" } else { "" }
+    );
+    console
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -38,7 +38,7 @@ pub use docker::Services;
 pub use error::ClusterError;
 pub use progress::{NoProgress, Progress, ProgressEvent, Step};
 pub use provider::{
-    ClusterProvider, Provider, StackMember, StartOptions, StartReport, StopMode, StopOptions,
+    ClusterProvider, ConsoleLaunch, Provider, StackMember, StartOptions, StartReport, StopMode, StopOptions,
     StopOutcome, StopReport,
 };
 pub use select::{select, Purpose, Selected, Selection, SelectionReason, StackTarget};

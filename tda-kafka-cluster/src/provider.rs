@@ -29,6 +29,9 @@ pub struct StartOptions {
     pub refetch: bool,
     /// Upper bound on waiting for readiness.
     pub ready_timeout: Duration,
+    /// How the local provider runs the web console (`services.ui`); without
+    /// it the console is reported as not started.
+    pub console: Option<ConsoleLaunch>,
 }
 
 impl Default for StartOptions {
@@ -39,8 +42,21 @@ impl Default for StartOptions {
             services: Services::all(),
             refetch: false,
             ready_timeout: Duration::from_secs(240),
+            console: None,
         }
     }
+}
+
+/// The web console's program (the `tda-kafka` binary): the local provider
+/// runs `PROGRAM ui --listen HOST:TDA_KAFKA_UI_PORT --bootstrap .. --registry
+/// .. --connect .. ARGS` as a service of the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleLaunch {
+    /// The executable.
+    pub program: PathBuf,
+    /// Further arguments, e.g. the configuration flags (`--env-file F`) so
+    /// the console connects with the same security settings; never secrets.
+    pub args: Vec<String>,
 }
 
 /// How to stop.

@@ -1,5 +1,6 @@
 //! The local cluster's lifecycle through the real `tda-kafka` binary, on its
-//! own ports (27092-27094, controllers 27192-27194, registry 27081, below the ephemeral range), checked
+//! own ports (27092-27094, controllers 27192-27194, registry 27081, console 27080;
+//! all below the ephemeral range), checked
 //! with independent clients (kcat, python confluent_kafka):
 //! start, topics as the seed specifies, start twice, a bad env file, data
 //! kept across stop/start, partial and stale states, stop --backup and
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const PORTS: [u16; 7] = [27092, 27093, 27094, 27192, 27193, 27194, 27081];
+const PORTS: [u16; 8] = [27092, 27093, 27094, 27192, 27193, 27194, 27081, 27080];
 const BOOTSTRAP: &str = "127.0.0.1:27092,127.0.0.1:27093,127.0.0.1:27094";
 
 const ENV: &str = "\
@@ -25,6 +26,7 @@ TDA_KAFKA_PORT_BASE=27092
 TDA_KAFKA_CONTROLLER_PORT_BASE=27192
 TDA_KAFKA_JMX_PORT_BASE=0
 TDA_SCHEMA_REGISTRY_PORT=27081
+TDA_KAFKA_UI_PORT=27080
 ";
 
 struct Fixture {
@@ -138,6 +140,21 @@ fn processes_with(marker: &Path) -> Vec<String> {
         }
     }
     found
+}
+
+/// `GET path` on 127.0.0.1:`port`: the whole answer (status line, headers, body).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read the answer");
+    out
 }
 
 fn open_ports() -> Vec<u16> {
@@ -269,7 +286,7 @@ fn status_of_a_cluster_that_was_never_started_is_not_running() {
 fn lifecycle_of_a_three_broker_local_cluster() {
     assert!(
         open_ports().is_empty(),
-        "ports {:?} are taken; this test needs 27092-27094, 27192-27194 and 27081",
+        "ports {:?} are taken; this test needs 27092-27094, 27192-27194, 27081 and 27080",
         open_ports()
     );
     let f = Fixture::new();
@@ -361,6 +378,14 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert_eq!(v["state"], "running");
     assert_eq!(v["services"][0]["kind"]["kind"], "schema_registry");
     assert_eq!(v["services"][0]["state"]["state"], "running");
+    // The seed's Kafka UI on the stack's UI port: the web console lists the topics.
+    assert_eq!(v["services"][1]["kind"]["kind"], "ui", "{v}");
+    assert_eq!(v["services"][1]["state"]["state"], "running", "{v}");
+    let topics = http_get(27080, "/topics");
+    assert!(topics.starts_with("HTTP/1.1 200"), "{topics}");
+    for t in ["tda_jobs", "tda_results", "tda_events", "tda_uploads", "tda_errors"] {
+        assert!(topics.contains(t), "{t} not on the console's topics page");
+    }
     let health = f.run(&["health", "--env-file", &env, "-o", "json"]);
     assert!(health.status.success(), "health failed");
     let h: serde_json::Value = serde_json::from_slice(&health.stdout).unwrap();
@@ -368,6 +393,8 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert_eq!(h["kafka"]["brokers"].as_array().unwrap().len(), 3, "{h}");
     assert_eq!(h["services"][0]["kind"]["kind"], "schema_registry", "{h}");
     assert_eq!(h["services"][0]["healthy"], true, "{h}");
+    assert_eq!(h["services"][1]["kind"]["kind"], "ui", "{h}");
+    assert_eq!(h["services"][1]["healthy"], true, "{h}");
 
     // 2. Start twice starts nothing twice.
     let pids = f.pids();

@@ -10,6 +10,7 @@
 //! <data dir>.backups/     `stop --backup` files (kept when the data is removed)
 //! ```
 
+mod console;
 mod logs;
 mod process;
 mod start;
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     dist, ClusterProvider, ClusterStatus, LogLocation, Progress, ProgressEvent, ProviderKind,
-    Result, StackMember, StartOptions, StartReport, Step, StopOptions, StopReport,
+    Result, ServiceKind, StackMember, StartOptions, StartReport, Step, StopOptions, StopReport,
 };
 use process::PidCheck;
 
@@ -96,10 +97,15 @@ impl LocalProvider {
         self.registry_dir().join("registry.log")
     }
 
+    fn console_dir(&self) -> PathBuf {
+        self.data_dir.join("console")
+    }
+
     /// The PID file of a member of the stack.
     fn pid_file(&self, member: StackMember) -> PathBuf {
         match member {
             StackMember::Node(id) => self.node_pid(id),
+            StackMember::Service(ServiceKind::Ui) => self.console_dir().join("console.pid"),
             StackMember::Service(_) => self.registry_pid(),
         }
     }
@@ -108,6 +114,7 @@ impl LocalProvider {
     fn log_file(&self, member: StackMember) -> PathBuf {
         match member {
             StackMember::Node(id) => self.node_log(id),
+            StackMember::Service(ServiceKind::Ui) => self.console_dir().join("console.log"),
             StackMember::Service(_) => self.registry_log(),
         }
     }
@@ -121,6 +128,9 @@ impl LocalProvider {
     fn marker(&self, member: StackMember) -> String {
         match member {
             StackMember::Node(id) => self.node_props(id).display().to_string(),
+            StackMember::Service(ServiceKind::Ui) => {
+                format!("--managed-by={}", self.console_dir().display())
+            }
             StackMember::Service(_) => {
                 format!("-Dtda.kafka.registry={}", self.registry_dir().display())
             }
@@ -238,10 +248,16 @@ mod tests {
             .unwrap();
         assert_eq!(
             r.stopped,
-            vec![(
-                StackMember::Service(crate::ServiceKind::SchemaRegistry),
-                StopOutcome::NotRunning
-            )]
+            vec![
+                (
+                    StackMember::Service(crate::ServiceKind::Ui),
+                    StopOutcome::NotRunning
+                ),
+                (
+                    StackMember::Service(crate::ServiceKind::SchemaRegistry),
+                    StopOutcome::NotRunning
+                )
+            ]
         );
         assert_eq!(p.backups_dir(), dir.path().join("c.backups"));
     }

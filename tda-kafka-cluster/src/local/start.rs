@@ -55,7 +55,7 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Fails with the log tail of the first launched process that died.
-fn check_launched(launched: &[Launched]) -> Result<()> {
+pub(super) fn check_launched(launched: &[Launched]) -> Result<()> {
     match launched.iter().find(|l| !process::alive(l.pid)) {
         Some(l) => Err(ClusterError::ProcessDied {
             what: l.member.to_string(),
@@ -73,6 +73,8 @@ struct Plan {
     to_start: Vec<u16>,
     start_registry: bool,
     registry_running: bool,
+    start_console: bool,
+    console_running: bool,
 }
 
 impl LocalProvider {
@@ -250,10 +252,13 @@ impl LocalProvider {
         }
         let registry = StackMember::Service(ServiceKind::SchemaRegistry);
         let registry_running = !self.take_stale(registry, progress)?;
+        let console_running = !self.take_stale(StackMember::Service(ServiceKind::Ui), progress)?;
         Ok(Plan {
             stored,
             start_registry: options.services.schema_registry && !registry_running,
             registry_running,
+            start_console: options.services.ui && options.console.is_some() && !console_running,
+            console_running,
             to_start,
         })
     }
@@ -295,6 +300,9 @@ impl LocalProvider {
         }
         if plan.start_registry {
             needed.push((net.schema_registry_port, "schema registry".into()));
+        }
+        if plan.start_console {
+            needed.push((net.ui_port, "web console".into()));
         }
         for (port, purpose) in &needed {
             if !process::port_free(&net.host, *port) {
@@ -341,7 +349,10 @@ impl LocalProvider {
         }
         let registry_port =
             (config_has_registry(plan)).then_some(config.network.schema_registry_port);
-        self.save_state(&Stored::new(config, cluster_id.clone(), registry_port))?;
+        let mut stored = Stored::new(config, cluster_id.clone(), registry_port);
+        stored.console_port =
+            (plan.start_console || plan.console_running).then_some(config.network.ui_port);
+        self.save_state(&stored)?;
         if to_format.is_empty() {
             return Ok(false);
         }
@@ -371,7 +382,8 @@ impl LocalProvider {
             return Err(ClusterError::interrupted());
         }
         let plan = self.plan(config, options, progress).await?;
-        let already_running = plan.to_start.is_empty() && !plan.start_registry;
+        let already_running =
+            plan.to_start.is_empty() && !plan.start_registry && !plan.start_console;
         if plan.to_start.is_empty() {
             progress.report(ProgressEvent::Note {
                 message: format!(
@@ -429,6 +441,12 @@ impl LocalProvider {
                 step: Step::StartRegistry,
                 reason: "not requested".into(),
             });
+        }
+        if let (true, Some(launch)) = (plan.start_console, &options.console) {
+            let registry = plan.registry_running || plan.start_registry;
+            self.start_console(config, launch, registry, launched, &wait)
+                .await?;
+            started_services.push(ServiceKind::Ui);
         }
         let status = self.status_now()?;
         debug_assert!(status.state != ClusterState::NotCreated);
@@ -519,14 +537,17 @@ fn config_has_registry(plan: &Plan) -> bool {
 /// Requested services this provider does not run (yet).
 fn not_provided(options: &StartOptions) -> Vec<(ServiceKind, String)> {
     let s = options.services;
-    [
+    let mut out: Vec<(ServiceKind, String)> = [
         (s.connect, ServiceKind::Connect),
         (s.redis, ServiceKind::Redis),
-        (s.ui, ServiceKind::Ui),
         (s.ksqldb, ServiceKind::Ksqldb),
     ]
     .into_iter()
     .filter(|(on, _)| *on)
     .map(|(_, kind)| (kind, "the local provider does not run it".to_string()))
-    .collect()
+    .collect();
+    if s.ui && options.console.is_none() {
+        out.push((ServiceKind::Ui, "no console program was given".into()));
+    }
+    out
 }

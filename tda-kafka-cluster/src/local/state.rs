@@ -22,6 +22,9 @@ pub(super) struct Stored {
     pub(super) controller_base_port: u16,
     pub(super) jmx_base_port: u16,
     pub(super) registry_port: Option<u16>,
+    /// The web console's port, when the stack runs it.
+    #[serde(default)]
+    pub(super) console_port: Option<u16>,
 }
 
 impl Stored {
@@ -40,6 +43,7 @@ impl Stored {
             controller_base_port: n.controller_base_port,
             jmx_base_port: n.jmx_base_port,
             registry_port,
+            console_port: None,
         }
     }
 
@@ -136,6 +140,7 @@ impl LocalProvider {
             .map(|id| self.node_dir(id))
             .collect();
         paths.push(self.registry_dir());
+        paths.push(self.console_dir());
         paths.push(self.data_dir.join(LOG4J_FILE));
         paths.push(self.state_path());
         for p in paths {

@@ -57,6 +57,16 @@ impl LocalProvider {
                 self.log_of(registry),
             ));
         }
+        let console = StackMember::Service(ServiceKind::Ui);
+        if stored.console_port.is_some() || !matches!(self.check(console), PidCheck::None) {
+            let port = stored.console_port.unwrap_or_default();
+            services.push(ServiceStatus::new(
+                ServiceKind::Ui,
+                self.process_state(console, host, port),
+                ServiceAddress::new(host, port, ""),
+                self.log_of(console),
+            ));
+        }
         let jmx = if stored.jmx_base_port == 0 {
             Vec::new()
         } else {

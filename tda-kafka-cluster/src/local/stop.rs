@@ -16,19 +16,25 @@ use crate::{
 fn step_of(member: StackMember) -> Step {
     match member {
         StackMember::Node(node_id) => Step::StopNode { node_id },
-        StackMember::Service(_) => Step::StopRegistry,
+        StackMember::Service(ServiceKind::SchemaRegistry) => Step::StopRegistry,
+        StackMember::Service(kind) => Step::Other {
+            name: format!("stopping {kind}"),
+        },
     }
 }
 
 impl LocalProvider {
-    /// Stops every member of the stack (the registry first, then the nodes together).
+    /// Stops every member of the stack (the services first, then the nodes together).
     pub(super) async fn stop_all(
         &self,
         stored: Option<&Stored>,
         options: &StopOptions,
         progress: &dyn Progress,
     ) -> Result<Vec<(StackMember, StopOutcome)>> {
-        let mut members = vec![StackMember::Service(ServiceKind::SchemaRegistry)];
+        let mut members = vec![
+            StackMember::Service(ServiceKind::Ui),
+            StackMember::Service(ServiceKind::SchemaRegistry),
+        ];
         members.extend(self.known_nodes(stored).into_iter().map(StackMember::Node));
         let mut waits = Vec::new();
         let mut outcomes = Vec::new();

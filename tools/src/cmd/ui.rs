@@ -50,6 +50,10 @@ pub struct UiArgs {
     /// Seconds between lag samples for the lag charts.
     #[arg(long, default_value_t = 15)]
     pub lag_interval: u64,
+    /// The data directory of the stack that runs this console (set by
+    /// `tda-kafka start`, which finds its console by it; otherwise unused).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub managed_by: Option<std::path::PathBuf>,
     /// Bound on every Kafka and HTTP call, in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,

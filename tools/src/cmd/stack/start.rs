@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tda_kafka_admin::EnsureOutcome;
 use tda_kafka_cluster::ops::{self, StartOutcome};
-use tda_kafka_cluster::{Endpoints, Purpose, StartOptions};
+use tda_kafka_cluster::{ConsoleLaunch, Endpoints, Purpose, StartOptions};
 use tda_kafka_config::ClusterConfig;
 
 use super::status::{health_of, HealthArgs};
@@ -81,6 +81,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         services,
         refetch: args.pull,
         ready_timeout: Duration::from_secs(args.timeout),
+        console: Some(console_launch(&args)?),
     };
     eprintln!(
         "Starting the TDA Kafka stack ({} brokers, {} profile{})",
@@ -107,6 +108,29 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         "recovery incomplete: see the lines above"
     );
     Ok(())
+}
+
+/// The web console is this binary's `ui` command, given the same
+/// configuration flags (so it connects with the same security settings).
+fn console_launch(args: &StartArgs) -> anyhow::Result<ConsoleLaunch> {
+    let program = std::env::current_exe().context("cannot find the tda-kafka binary")?;
+    let config = &args.stack.config;
+    let mut flags = Vec::new();
+    if let Some(env) = config.environment {
+        flags.push(format!("--environment={env}"));
+    }
+    if let Some(file) = config.env_file_path() {
+        let file = std::path::absolute(&file).unwrap_or(file);
+        flags.push(format!("--env-file={}", file.display()));
+    }
+    if let Some(file) = &config.topics_file {
+        let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+        flags.push(format!("--topics-file={}", file.display()));
+    }
+    Ok(ConsoleLaunch {
+        program,
+        args: flags,
+    })
 }
 
 fn print_outcome(o: &StartOutcome) {

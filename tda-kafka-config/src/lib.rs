@@ -48,7 +48,7 @@ mod topic;
 mod topics_file;
 mod validate;
 
-pub use cluster::{ClusterConfig, NetworkConfig};
+pub use cluster::{ClusterConfig, NetworkConfig, Replication};
 pub use environment::Environment;
 pub use error::ConfigError;
 pub use render::{ClientProperties, Properties};

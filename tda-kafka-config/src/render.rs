@@ -124,9 +124,8 @@ impl ClusterConfig {
             .collect::<Vec<_>>()
             .join(",");
         let client_port = net.kafka_port(node_id);
-        let rf = self
-            .default_replication_factor
-            .min(self.broker_count as i16);
+        let fit = self.replication_for(self.broker_count);
+        let (rf, min_isr) = (fit.factor, fit.min_insync_replicas);
         let protocol = self.security.protocol;
         let mut p = Properties::default();
         p.set("node.id", node_id)
@@ -153,13 +152,10 @@ impl ClusterConfig {
             .set("log.dirs", log_dir)
             .set("num.partitions", self.num_partitions)
             .set("default.replication.factor", rf)
-            .set("min.insync.replicas", self.min_insync_replicas)
+            .set("min.insync.replicas", min_isr)
             .set("offsets.topic.replication.factor", rf)
             .set("transaction.state.log.replication.factor", rf)
-            .set(
-                "transaction.state.log.min.isr",
-                self.min_insync_replicas.min(rf),
-            )
+            .set("transaction.state.log.min.isr", min_isr)
             .set("num.network.threads", self.num_network_threads)
             .set("num.io.threads", self.num_io_threads)
             .set(
@@ -294,6 +290,29 @@ mod tests {
         );
         assert_eq!(p.get("min.insync.replicas"), Some("2"));
         assert!(p.to_properties_string().contains("log.dirs=/data/2\n"));
+    }
+
+    #[test]
+    fn single_node_properties_fit_replication_to_one_broker() {
+        let c = ClusterConfig::default().fit_to_brokers(1);
+        let p = c.broker_properties(1, "/data/1");
+        for key in [
+            "default.replication.factor",
+            "min.insync.replicas",
+            "offsets.topic.replication.factor",
+            "transaction.state.log.replication.factor",
+            "transaction.state.log.min.isr",
+        ] {
+            assert_eq!(p.get(key), Some("1"), "{key}");
+        }
+        // A config whose broker count alone is lower renders the same fit.
+        let c = ClusterConfig {
+            broker_count: 2,
+            ..ClusterConfig::default()
+        };
+        let p = c.broker_properties(1, "/data/1");
+        assert_eq!(p.get("default.replication.factor"), Some("2"));
+        assert_eq!(p.get("min.insync.replicas"), Some("1"));
     }
 
     #[test]

@@ -34,19 +34,21 @@ use super::docker_err;
 /// Label holding the hash of an image's build inputs.
 pub const CONTENT_LABEL: &str = "io.tda-kafka.content";
 
-/// The Kafka version of the local images.
-pub const KAFKA_VERSION: &str = "4.4.0";
-/// The Apicurio Registry version of the local images (3.0.x runs on Java 17).
-pub const APICURIO_VERSION: &str = "3.0.9";
+pub use crate::dist::KAFKA_VERSION;
+/// The Apicurio Registry version of the local images: the local provider's
+/// ([`crate::dist::REGISTRY_VERSION`]).
+pub use crate::dist::REGISTRY_VERSION as APICURIO_VERSION;
 
-/// Names of the local images.
+/// Names of the local images; the Kafka tags are [`KAFKA_VERSION`].
 pub mod local {
+    use crate::dist::kafka_version;
+
     /// The JRE base image (Debian bookworm, OpenJDK 17, redis-server, curl).
     pub const BASE: &str = "tda-kafka/jre:17-bookworm";
     /// Kafka broker + tools + Connect runtime.
-    pub const KAFKA: &str = "tda-kafka/kafka:4.4.0";
+    pub const KAFKA: &str = concat!("tda-kafka/kafka:", kafka_version!());
     /// Kafka Connect (distributed worker).
-    pub const CONNECT: &str = "tda-kafka/connect:4.4.0";
+    pub const CONNECT: &str = concat!("tda-kafka/connect:", kafka_version!());
     /// Apicurio Registry (Confluent-compatible API under `/apis/ccompat/v7`).
     pub const REGISTRY: &str = "tda-kafka/apicurio-registry:3.0.9";
     /// Redis from Debian.
@@ -831,5 +833,24 @@ mod tests {
         assert!(local.ui.is_none() && local.ksqldb.is_none());
         assert!(ImageSet::Confluent.uses_zookeeper());
         assert!(ImageSet::Confluent.images().zookeeper.is_some());
+    }
+
+    #[test]
+    fn local_tags_carry_the_pinned_versions() {
+        assert_eq!(
+            local::KAFKA,
+            format!("tda-kafka/kafka:{}", crate::dist::KAFKA_VERSION)
+        );
+        assert_eq!(
+            local::CONNECT,
+            format!("tda-kafka/connect:{}", crate::dist::KAFKA_VERSION)
+        );
+        assert_eq!(
+            local::REGISTRY,
+            format!(
+                "tda-kafka/apicurio-registry:{}",
+                crate::dist::REGISTRY_VERSION
+            )
+        );
     }
 }

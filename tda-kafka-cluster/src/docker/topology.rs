@@ -572,9 +572,7 @@ pub fn build(config: &ClusterConfig, options: &StackOptions) -> Topology {
 
     if let Some(image) = &connect_image {
         let key = "kafka-connect".to_string();
-        let rf = config
-            .default_replication_factor
-            .min(config.broker_count as i16);
+        let rf = config.replication_for(config.broker_count).factor;
         let mut environment = env(&[
             ("CONNECT_BOOTSTRAP_SERVERS", internal_bootstrap.clone()),
             ("CONNECT_LISTENERS", "http://0.0.0.0:8083".into()),

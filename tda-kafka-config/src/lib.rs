@@ -51,7 +51,7 @@ mod validate;
 pub use cluster::{ClusterConfig, NetworkConfig, Replication};
 pub use environment::Environment;
 pub use error::ConfigError;
-pub use render::{ClientProperties, Properties};
+pub use render::{is_secret_property, ClientProperties, Properties};
 pub use security::{SaslMechanism, SecretString, SecurityConfig, SecurityProtocol};
 pub use topic::{CleanupPolicy, TopicSpec, TDA_TOPICS};
 

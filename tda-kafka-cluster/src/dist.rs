@@ -7,9 +7,18 @@ use std::process::{Command, Stdio};
 
 use crate::{ClusterError, Progress, ProgressEvent, Result, Step};
 
+/// The pinned Kafka version as a literal, for `concat!` (the local image tags).
+macro_rules! kafka_version {
+    () => {
+        "4.4.0"
+    };
+}
+pub(crate) use kafka_version;
+
 /// The pinned Kafka version: the newest release served by Maven Central here,
-/// KRaft-only, and it runs on Java 17.
-pub const KAFKA_VERSION: &str = "4.4.0";
+/// KRaft-only, and it runs on Java 17. The local provider's distribution and
+/// the local Docker images both use it.
+pub const KAFKA_VERSION: &str = kafka_version!();
 /// The pinned Apicurio Registry version: the newest line that runs on Java 17
 /// (3.3.x needs Java 21).
 pub const REGISTRY_VERSION: &str = "3.0.9";

@@ -62,6 +62,35 @@ impl NetworkConfig {
     }
 }
 
+/// A replication factor and min ISR that fit a broker count (see
+/// [`ClusterConfig::replication_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Replication {
+    /// Replicas per partition.
+    pub factor: i16,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: i16,
+}
+
+impl Replication {
+    /// Fits `factor` and `min_insync_replicas` to `brokers` brokers: the factor
+    /// drops to the broker count, and min ISR drops by as much as the factor
+    /// did (so the profile's tolerance of brokers down is kept where it can
+    /// be), never below 1 nor above the factor. A factor that already fits is
+    /// unchanged; a min ISR above the factor is lowered to it.
+    pub fn fit(factor: i16, min_insync_replicas: i16, brokers: u16) -> Self {
+        let n = i16::try_from(brokers).unwrap_or(i16::MAX).max(1);
+        let factor = factor.max(1);
+        let fitted = factor.min(n);
+        let lowered_by = factor - fitted;
+        let min_insync_replicas = (min_insync_replicas - lowered_by).clamp(1, fitted);
+        Self {
+            factor: fitted,
+            min_insync_replicas,
+        }
+    }
+}
+
 /// The whole cluster model: every `kafka.env` setting, typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterConfig {
@@ -181,6 +210,29 @@ impl ClusterConfig {
         }
     }
 
+    /// The profile's replication factor and min ISR fitted to `brokers`
+    /// brokers ([`Replication::fit`]): what a topic created without explicit
+    /// settings gets on a cluster of that size.
+    pub fn replication_for(&self, brokers: u16) -> Replication {
+        Replication::fit(
+            self.default_replication_factor,
+            self.min_insync_replicas,
+            brokers,
+        )
+    }
+
+    /// This configuration for a cluster of `brokers` brokers: sets the broker
+    /// count and lowers the default replication factor and min ISR to fit it
+    /// ([`ClusterConfig::replication_for`]); they are never raised.
+    #[must_use]
+    pub fn fit_to_brokers(mut self, brokers: u16) -> Self {
+        let r = self.replication_for(brokers);
+        self.broker_count = brokers;
+        self.default_replication_factor = self.default_replication_factor.min(r.factor);
+        self.min_insync_replicas = self.min_insync_replicas.min(r.min_insync_replicas);
+        self
+    }
+
     /// A topic with the profile's replication factor and min ISR filled in.
     pub fn effective_topic(&self, topic: &TopicSpec) -> TopicSpec {
         let mut t = topic.clone();
@@ -241,6 +293,68 @@ mod tests {
         assert_eq!(
             c.bootstrap_servers(),
             "127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094"
+        );
+    }
+
+    fn fit(rf: i16, isr: i16, n: u16) -> (i16, i16) {
+        let r = Replication::fit(rf, isr, n);
+        (r.factor, r.min_insync_replicas)
+    }
+
+    #[test]
+    fn replication_fits_the_broker_count() {
+        // The seed's 3/2 on 3, 2 and 1 brokers: one broker may be down.
+        assert_eq!(fit(3, 2, 3), (3, 2));
+        assert_eq!(fit(3, 2, 2), (2, 1));
+        assert_eq!(fit(3, 2, 1), (1, 1));
+        // No headroom configured: none invented, only lowered to fit.
+        assert_eq!(fit(3, 3, 2), (2, 2));
+        // Already lower than the broker count: unchanged.
+        assert_eq!(fit(1, 1, 3), (1, 1));
+        assert_eq!(fit(2, 2, 5), (2, 2));
+        // A min ISR above the factor is lowered to it; nonsense is floored at 1.
+        assert_eq!(fit(2, 3, 3), (2, 2));
+        assert_eq!(fit(0, 0, 0), (1, 1));
+        assert_eq!(fit(5, 4, 1), (1, 1));
+    }
+
+    #[test]
+    fn fit_to_brokers_sets_the_count_and_never_raises() {
+        let one = ClusterConfig::default().fit_to_brokers(1);
+        assert_eq!(
+            (
+                one.broker_count,
+                one.default_replication_factor,
+                one.min_insync_replicas
+            ),
+            (1, 1, 1)
+        );
+        assert!(crate::validate(&one).errors().next().is_none());
+        let two = ClusterConfig::default().fit_to_brokers(2);
+        assert_eq!(
+            (two.default_replication_factor, two.min_insync_replicas),
+            (2, 1)
+        );
+        let low = ClusterConfig {
+            default_replication_factor: 1,
+            min_insync_replicas: 1,
+            ..ClusterConfig::default()
+        }
+        .fit_to_brokers(5);
+        assert_eq!(
+            (
+                low.broker_count,
+                low.default_replication_factor,
+                low.min_insync_replicas
+            ),
+            (5, 1, 1)
+        );
+        assert_eq!(
+            ClusterConfig::default().replication_for(3),
+            Replication {
+                factor: 3,
+                min_insync_replicas: 2
+            }
         );
     }
 

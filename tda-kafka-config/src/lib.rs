@@ -48,10 +48,10 @@ mod topic;
 mod topics_file;
 mod validate;
 
-pub use cluster::{ClusterConfig, NetworkConfig};
+pub use cluster::{ClusterConfig, NetworkConfig, Replication};
 pub use environment::Environment;
 pub use error::ConfigError;
-pub use render::{ClientProperties, Properties};
+pub use render::{is_secret_property, ClientProperties, Properties};
 pub use security::{SaslMechanism, SecretString, SecurityConfig, SecurityProtocol};
 pub use topic::{CleanupPolicy, TopicSpec, TDA_TOPICS};
 

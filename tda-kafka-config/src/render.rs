@@ -1,44 +1,162 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::{ClusterConfig, SecurityProtocol};
+use crate::{ClusterConfig, SecretString, SecurityProtocol};
+
+/// One property value: shown, or a secret kept in its masked type.
+#[derive(Clone, PartialEq, Eq)]
+enum Value {
+    Public(String),
+    Secret(SecretString),
+}
+
+impl Value {
+    fn text(&self) -> &str {
+        match self {
+            Self::Public(v) => v,
+            Self::Secret(v) => v.expose(),
+        }
+    }
+}
 
 /// An ordered set of Java-style properties (`server.properties`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties(BTreeMap<String, String>);
+///
+/// Every entry is public or secret. Secret entries are those set with
+/// [`Properties::set_secret`] and those whose key names a secret
+/// ([`is_secret_property`]: passwords, JAAS configs, private keys), whichever
+/// setter was used. `Debug` shows them as `***`; [`Properties::iter`] and
+/// [`Properties::get`] skip them; [`Properties::split_secrets`] separates them
+/// so that only the secret part needs a protected file. Only
+/// [`Properties::to_properties_string`] (the file handed to Kafka) and
+/// [`Properties::secrets`] carry their values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Properties(BTreeMap<String, Value>);
 
 impl Properties {
-    /// Sets `key` to `value`, replacing any earlier value.
+    /// Sets `key` to `value`, replacing any earlier value. A key that names a
+    /// secret ([`is_secret_property`]) makes the entry secret.
     pub fn set(&mut self, key: impl Into<String>, value: impl ToString) -> &mut Self {
-        self.0.insert(key.into(), value.to_string());
+        let key = key.into();
+        let value = value.to_string();
+        let value = if is_secret_property(&key) {
+            Value::Secret(SecretString::new(value))
+        } else {
+            Value::Public(value)
+        };
+        self.0.insert(key, value);
         self
     }
 
-    /// The value of `key`.
+    /// Sets `key` to the secret `value`, replacing any earlier value.
+    pub fn set_secret(&mut self, key: impl Into<String>, value: SecretString) -> &mut Self {
+        self.0.insert(key.into(), Value::Secret(value));
+        self
+    }
+
+    /// The value of the public entry `key` (`None` for a secret entry: see
+    /// [`Properties::get_secret`]).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        match self.0.get(key)? {
+            Value::Public(v) => Some(v),
+            Value::Secret(_) => None,
+        }
+    }
+
+    /// The value of the secret entry `key`.
+    pub fn get_secret(&self, key: &str) -> Option<&SecretString> {
+        match self.0.get(key)? {
+            Value::Secret(v) => Some(v),
+            Value::Public(_) => None,
+        }
+    }
+
+    /// Whether `key` is set (public or secret).
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// Whether the entry `key` is secret.
+    pub fn is_secret(&self, key: &str) -> bool {
+        matches!(self.0.get(key), Some(Value::Secret(_)))
+    }
+
+    /// Whether any entry is secret.
+    pub fn has_secrets(&self) -> bool {
+        self.0.values().any(|v| matches!(v, Value::Secret(_)))
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Removes `key`.
-    pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.0.remove(key)
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.0.remove(key).is_some()
     }
 
-    /// All entries, sorted by key.
+    /// The public entries, sorted by key (secret entries are skipped: see
+    /// [`Properties::secrets`]).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter().filter_map(|(k, v)| match v {
+            Value::Public(v) => Some((k.as_str(), v.as_str())),
+            Value::Secret(_) => None,
+        })
     }
 
-    /// The `key=value` file text, with Java properties escaping.
+    /// The secret entries, sorted by key.
+    pub fn secrets(&self) -> impl Iterator<Item = (&str, &SecretString)> {
+        self.0.iter().filter_map(|(k, v)| match v {
+            Value::Secret(v) => Some((k.as_str(), v)),
+            Value::Public(_) => None,
+        })
+    }
+
+    /// Splits into `(public, secret)`: the entries that may be shown (e.g. as
+    /// container environment) and those that belong in a file only its owner
+    /// reads.
+    pub fn split_secrets(&self) -> (Properties, Properties) {
+        let (secret, public): (BTreeMap<_, _>, BTreeMap<_, _>) = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .partition(|(_, v)| matches!(v, Value::Secret(_)));
+        (Properties(public), Properties(secret))
+    }
+
+    /// The `key=value` file text, with Java properties escaping. It holds the
+    /// secret entries in clear: it is the file handed to Kafka, to be written
+    /// readable by its owner only and never shown (see
+    /// [`Properties::to_secret_text`]).
     pub fn to_properties_string(&self) -> String {
         let mut out = String::new();
         for (k, v) in &self.0 {
             out.push_str(&escape(k, true));
             out.push('=');
-            out.push_str(&escape(v, false));
+            out.push_str(&escape(v.text(), false));
             out.push('\n');
         }
         out
+    }
+
+    /// [`Properties::to_properties_string`] kept in the masked type, for
+    /// text that holds secrets on its way to a protected file.
+    pub fn to_secret_text(&self) -> SecretString {
+        SecretString::new(self.to_properties_string())
+    }
+}
+
+/// `Debug` shows secret values as `***`.
+impl fmt::Debug for Properties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in &self.0 {
+            match v {
+                Value::Public(v) => m.entry(k, v),
+                Value::Secret(_) => m.entry(k, &"***"),
+            };
+        }
+        m.finish()
     }
 }
 
@@ -93,17 +211,23 @@ impl ClientProperties {
     }
 }
 
-/// Whether a property's value must never be shown.
-pub(crate) fn is_secret_key(key: &str) -> bool {
+/// Whether the value of the Kafka or librdkafka property `key` is a secret
+/// that must never be shown: passwords, secrets, JAAS configs (which embed
+/// passwords), private keys and basic-auth credentials. Also the rule behind
+/// the secret flag of the `kafka.env` keys ([`crate::keys::Key::is_secret`]).
+pub fn is_secret_property(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k.contains("password") || k.contains("secret") || k.contains("jaas")
+    ["password", "secret", "jaas", "credentials", "user.info"]
+        .iter()
+        .any(|w| k.contains(w))
+        || k.ends_with(".key")
 }
 
 impl fmt::Debug for ClientProperties {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut m = f.debug_map();
         for (k, v) in &self.0 {
-            if is_secret_key(k) {
+            if is_secret_property(k) {
                 m.entry(k, &"***");
             } else {
                 m.entry(k, v);
@@ -124,9 +248,8 @@ impl ClusterConfig {
             .collect::<Vec<_>>()
             .join(",");
         let client_port = net.kafka_port(node_id);
-        let rf = self
-            .default_replication_factor
-            .min(self.broker_count as i16);
+        let fit = self.replication_for(self.broker_count);
+        let (rf, min_isr) = (fit.factor, fit.min_insync_replicas);
         let protocol = self.security.protocol;
         let mut p = Properties::default();
         p.set("node.id", node_id)
@@ -153,13 +276,10 @@ impl ClusterConfig {
             .set("log.dirs", log_dir)
             .set("num.partitions", self.num_partitions)
             .set("default.replication.factor", rf)
-            .set("min.insync.replicas", self.min_insync_replicas)
+            .set("min.insync.replicas", min_isr)
             .set("offsets.topic.replication.factor", rf)
             .set("transaction.state.log.replication.factor", rf)
-            .set(
-                "transaction.state.log.min.isr",
-                self.min_insync_replicas.min(rf),
-            )
+            .set("transaction.state.log.min.isr", min_isr)
             .set("num.network.threads", self.num_network_threads)
             .set("num.io.threads", self.num_io_threads)
             .set(
@@ -175,32 +295,21 @@ impl ClusterConfig {
     fn render_broker_security(&self, p: &mut Properties) {
         let sec = &self.security;
         if sec.protocol.uses_tls() {
-            let ssl = [
-                ("ssl.keystore.location", sec.ssl_keystore_location.clone()),
-                (
-                    "ssl.keystore.password",
-                    sec.ssl_keystore_password
-                        .as_ref()
-                        .map(|s| s.expose().to_owned()),
-                ),
-                (
-                    "ssl.key.password",
-                    sec.ssl_key_password.as_ref().map(|s| s.expose().to_owned()),
-                ),
-                (
-                    "ssl.truststore.location",
-                    sec.ssl_truststore_location.clone(),
-                ),
-                (
-                    "ssl.truststore.password",
-                    sec.ssl_truststore_password
-                        .as_ref()
-                        .map(|s| s.expose().to_owned()),
-                ),
-            ];
-            for (k, v) in ssl {
+            for (k, v) in [
+                ("ssl.keystore.location", &sec.ssl_keystore_location),
+                ("ssl.truststore.location", &sec.ssl_truststore_location),
+            ] {
                 if let Some(v) = v {
                     p.set(k, v);
+                }
+            }
+            for (k, v) in [
+                ("ssl.keystore.password", &sec.ssl_keystore_password),
+                ("ssl.key.password", &sec.ssl_key_password),
+                ("ssl.truststore.password", &sec.ssl_truststore_password),
+            ] {
+                if let Some(v) = v {
+                    p.set_secret(k, v.clone());
                 }
             }
         }
@@ -297,11 +406,122 @@ mod tests {
     }
 
     #[test]
+    fn single_node_properties_fit_replication_to_one_broker() {
+        let c = ClusterConfig::default().fit_to_brokers(1);
+        let p = c.broker_properties(1, "/data/1");
+        for key in [
+            "default.replication.factor",
+            "min.insync.replicas",
+            "offsets.topic.replication.factor",
+            "transaction.state.log.replication.factor",
+            "transaction.state.log.min.isr",
+        ] {
+            assert_eq!(p.get(key), Some("1"), "{key}");
+        }
+        // A config whose broker count alone is lower renders the same fit.
+        let c = ClusterConfig {
+            broker_count: 2,
+            ..ClusterConfig::default()
+        };
+        let p = c.broker_properties(1, "/data/1");
+        assert_eq!(p.get("default.replication.factor"), Some("2"));
+        assert_eq!(p.get("min.insync.replicas"), Some("1"));
+    }
+
+    #[test]
     fn producer_follows_the_seed_integration_settings() {
         let p = ClusterConfig::default().producer_properties();
         assert_eq!(p.get("acks"), Some("all"));
         assert_eq!(p.get("enable.idempotence"), Some("true"));
         assert_eq!(p.get("compression.type"), Some("lz4"));
+    }
+
+    fn ssl_config(password: &str) -> ClusterConfig {
+        let mut c = ClusterConfig::default();
+        c.security.protocol = SecurityProtocol::Ssl;
+        c.security.ssl_keystore_location = Some("/certs/k.jks".into());
+        c.security.ssl_keystore_password = Some(SecretString::new(password));
+        c.security.ssl_key_password = Some(SecretString::new(password));
+        c.security.ssl_truststore_location = Some("/certs/t.jks".into());
+        c.security.ssl_truststore_password = Some(SecretString::new(password));
+        c
+    }
+
+    #[test]
+    fn broker_passwords_are_secret_entries() {
+        let p = ssl_config("Pa55-word").broker_properties(1, "/data/1");
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("Pa55-word"), "{shown}");
+        assert!(
+            shown.contains("\"ssl.keystore.password\": \"***\""),
+            "{shown}"
+        );
+        assert!(p.is_secret("ssl.key.password") && p.has_secrets());
+        assert_eq!(p.get("ssl.keystore.password"), None);
+        assert_eq!(
+            p.get_secret("ssl.truststore.password")
+                .map(SecretString::expose),
+            Some("Pa55-word")
+        );
+        assert_eq!(p.get("ssl.keystore.location"), Some("/certs/k.jks"));
+        assert!(p.iter().all(|(_, v)| !v.contains("Pa55-word")));
+        // The file for Kafka has everything.
+        assert!(p
+            .to_properties_string()
+            .contains("ssl.keystore.password=Pa55-word\n"));
+
+        let (public, secret) = p.split_secrets();
+        assert!(!public.has_secrets());
+        assert!(!public.to_properties_string().contains("Pa55-word"));
+        let keys: Vec<&str> = secret.secrets().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "ssl.key.password",
+                "ssl.keystore.password",
+                "ssl.truststore.password"
+            ]
+        );
+        assert_eq!(secret.iter().count(), 0);
+        assert_eq!(
+            secret.to_secret_text().expose(),
+            "ssl.key.password=Pa55-word\nssl.keystore.password=Pa55-word\nssl.truststore.password=Pa55-word\n"
+        );
+        assert!(!format!("{:?}", secret.to_secret_text()).contains("Pa55"));
+    }
+
+    #[test]
+    fn keys_that_name_a_secret_are_secret_whatever_the_setter() {
+        let mut p = Properties::default();
+        p.set("sasl.jaas.config", "x required password=\"Pa55\";")
+            .set(
+                "listener.name.internal.scram-sha-256.sasl.jaas.config",
+                "Pa55",
+            )
+            .set("ssl.keystore.key", "-----BEGIN PRIVATE KEY-----Pa55")
+            .set("log.dirs", "/data");
+        assert_eq!(p.secrets().count(), 3);
+        assert!(!format!("{p:?}").contains("Pa55"));
+        assert_eq!(p.iter().collect::<Vec<_>>(), [("log.dirs", "/data")]);
+        for public in [
+            "ssl.keystore.location",
+            "sasl.enabled.mechanisms",
+            "key.converter",
+        ] {
+            assert!(!is_secret_property(public), "{public}");
+        }
+    }
+
+    #[test]
+    fn env_keys_flag_secrets_by_the_same_rule() {
+        for key in crate::keys::all_keys() {
+            assert_eq!(
+                key.is_secret(),
+                is_secret_property(key.name()),
+                "{}",
+                key.name()
+            );
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tda_kafka_config::keys::{all_keys, lookup};
 use tda_kafka_config::{
-    parse_env, validate, CleanupPolicy, ClusterConfig, ConfigLoader, Environment, Properties,
-    SaslMechanism, SecretString, SecurityProtocol, TDA_TOPICS,
+    is_secret_property, parse_env, validate, CleanupPolicy, ClusterConfig, ConfigLoader,
+    Environment, Properties, SaslMechanism, SecretString, SecurityProtocol, TDA_TOPICS,
 };
 
 // ---------------------------------------------------------------------------
@@ -353,8 +353,12 @@ proptest! {
             let props = c.broker_properties(id, &format!("/data/node-{id}"));
             let text = props.to_properties_string();
             let back = java_properties(&text);
-            let direct: BTreeMap<String, String> =
-                props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let direct: BTreeMap<String, String> = props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .chain(props.secrets().map(|(k, v)| (k.to_string(), v.expose().to_string())))
+                .collect();
+            prop_assert!(props.iter().all(|(k, _)| !is_secret_property(k)));
             prop_assert_eq!(&back, &direct);
             let get = |k: &str| back.get(k).cloned().unwrap_or_default();
             prop_assert_eq!(get("node.id"), id.to_string());

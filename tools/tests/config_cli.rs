@@ -307,3 +307,63 @@ fn template_writes_a_kafka_env_that_validates() {
         "{stdout}"
     );
 }
+
+/// A password nobody else would print, per test run.
+fn sentinel() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("Sentinel-Pa55-{}-{nanos}", std::process::id())
+}
+
+#[test]
+fn no_config_command_prints_a_secret_in_any_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = sentinel();
+    std::fs::write(
+        dir.path().join("ssl.env"),
+        format!(
+            "KAFKA_SECURITY_PROTOCOL=SSL\n\
+             KAFKA_SSL_KEYSTORE_LOCATION=/certs/kafka.keystore.jks\n\
+             KAFKA_SSL_KEYSTORE_PASSWORD={secret}\n\
+             KAFKA_SSL_KEY_PASSWORD={secret}\n\
+             KAFKA_SSL_TRUSTSTORE_LOCATION=/certs/kafka.truststore.jks\n\
+             KAFKA_SSL_TRUSTSTORE_PASSWORD='{secret}'\n\
+             KAFKA_SASL_PASSWORD={secret}\n"
+        ),
+    )
+    .unwrap();
+    let mut runs = Vec::new();
+    for format in ["table", "json", "yaml"] {
+        for cmd in ["show", "validate"] {
+            runs.push(vec!["config", cmd, "--env-file", "ssl.env", "-o", format]);
+        }
+    }
+    runs.push(vec!["config", "template", "--env-file", "ssl.env"]);
+    for args in runs {
+        let out = run(dir.path(), &args, &[]);
+        assert_exit(&out, 0);
+        let (stdout, stderr) = text(&out);
+        assert!(
+            !stdout.contains(&secret) && !stderr.contains(&secret),
+            "{args:?} printed the secret:\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
+        if args[1] == "show" {
+            assert!(
+                stdout.contains("***"),
+                "{args:?}: the secret is masked\n{stdout}"
+            );
+        }
+    }
+    // A secret coming from the process environment is masked too.
+    let out = run(
+        dir.path(),
+        &["config", "show", "-o", "json"],
+        &[("KAFKA_SSL_KEYSTORE_PASSWORD", secret.as_str())],
+    );
+    assert_exit(&out, 0);
+    let doc = json(&out);
+    assert_eq!(setting(&doc, "KAFKA_SSL_KEYSTORE_PASSWORD")["value"], "***");
+    assert!(!text(&out).0.contains(&secret));
+}

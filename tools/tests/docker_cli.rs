@@ -76,6 +76,65 @@ fn compose_output_passes_docker_compose_config_for_every_image_set() {
 }
 
 #[test]
+fn compose_mounts_secret_files_and_never_prints_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let secret = format!("Sentinel-Pa55-{nanos}");
+    let env = dir.path().join("ssl.env");
+    std::fs::write(
+        &env,
+        format!(
+            "KAFKA_SECURITY_PROTOCOL=SSL\n\
+             KAFKA_SSL_KEYSTORE_LOCATION=/certs/kafka.keystore.jks\n\
+             KAFKA_SSL_KEYSTORE_PASSWORD={secret}\n\
+             KAFKA_SSL_KEY_PASSWORD={secret}\n\
+             KAFKA_SSL_TRUSTSTORE_LOCATION=/certs/kafka.truststore.jks\n\
+             KAFKA_SSL_TRUSTSTORE_PASSWORD={secret}\n"
+        ),
+    )
+    .unwrap();
+    for set in ["local", "apache", "confluent"] {
+        let file = dir.path().join(format!("{set}.yml"));
+        let out = bin()
+            .args(["compose", "--images", set, "--env-file"])
+            .arg(&env)
+            .arg("--file")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let printed = show(&out);
+        assert!(
+            !text.contains(&secret) && !printed.contains(&secret),
+            "{set}: the secret was printed:\n{text}\n{printed}"
+        );
+        assert!(
+            text.contains("/secrets/kafka-1/server-secrets.properties:/run/secrets/tda-kafka/server-secrets.properties:ro"),
+            "{set}: the secret file is bind-mounted read-only:\n{text}"
+        );
+        let check = Command::new("docker-compose")
+            .arg("-f")
+            .arg(&file)
+            .args(["config", "-q"])
+            .output()
+            .expect("docker-compose is needed (apt-get install docker-compose)");
+        assert!(check.status.success(), "{set}: {}\n{text}", show(&check));
+    }
+    // Printed to stdout as well.
+    let out = bin()
+        .args(["compose", "--env-file"])
+        .arg(&env)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!show(&out).contains(&secret), "{}", show(&out));
+}
+
+#[test]
 fn compose_to_stdout_names_skipped_services_of_the_local_set() {
     let out = bin()
         .args(["compose", "--images", "local"])

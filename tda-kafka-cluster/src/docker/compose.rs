@@ -41,7 +41,8 @@ pub struct ComposeService {
     /// `HOST_IP:HOST_PORT:CONTAINER_PORT`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<String>,
-    /// `VOLUME:TARGET`.
+    /// `VOLUME:TARGET`, and `HOST_FILE:TARGET:ro` for secret files (the
+    /// file is referenced, its contents never appear here).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
     /// Health check.
@@ -139,6 +140,13 @@ pub fn compose_file(topology: &Topology) -> ComposeFile {
                     .volumes
                     .iter()
                     .map(|v| format!("{}:{}", v.volume, v.target))
+                    .chain(s.secret_files.iter().map(|f| {
+                        format!(
+                            "{}:{}:ro",
+                            esc(&f.host_path(stack).display().to_string()),
+                            f.target_path
+                        )
+                    }))
                     .collect(),
                 healthcheck: s.healthcheck.as_ref().map(|h| ComposeHealth {
                     test: h.test.iter().map(|t| esc(t)).collect(),
@@ -195,6 +203,21 @@ pub fn render(topology: &Topology) -> String {
     );
     for s in &topology.skipped {
         out.push_str(&format!("# not included: {s}\n"));
+    }
+    let secret_files: Vec<String> = topology
+        .services
+        .iter()
+        .flat_map(|s| &s.secret_files)
+        .map(|f| f.host_path(&topology.options.name).display().to_string())
+        .collect();
+    if !secret_files.is_empty() {
+        out.push_str(
+            "# Secrets are bind-mounted from these files (mode 0600), which\n\
+             # `tda-kafka start --provider docker` writes; they are not in this file:\n",
+        );
+        for f in secret_files {
+            out.push_str(&format!("#   {f}\n"));
+        }
     }
     let yaml = serde_norway::to_string(&compose_file(topology))
         .expect("the compose model always serializes");
@@ -265,6 +288,10 @@ mod tests {
             }
             for v in svc["volumes"].as_sequence().into_iter().flatten() {
                 let name = v.as_str().unwrap().split(':').next().unwrap();
+                if name.starts_with('/') {
+                    assert!(v.as_str().unwrap().ends_with(":ro"), "{key}: {v:?}");
+                    continue;
+                }
                 assert!(
                     volumes.contains_key(name),
                     "{key}: undeclared volume {name}"
@@ -331,5 +358,40 @@ mod tests {
             .as_str()
             .unwrap();
         assert!(cmd.contains("$$k") && !cmd.contains(" $k"));
+    }
+
+    #[test]
+    fn secrets_are_bind_mounted_files_never_values() {
+        let mut config = ClusterConfig::default();
+        config.security.protocol = tda_kafka_config::SecurityProtocol::Ssl;
+        config.security.ssl_keystore_location = Some("/certs/k.jks".into());
+        config.security.ssl_keystore_password =
+            Some(tda_kafka_config::SecretString::new("Sentinel-Pa55-compose"));
+        for set in ImageSet::ALL {
+            let t = topology::build(
+                &config,
+                &StackOptions {
+                    image_set: set,
+                    ..StackOptions::default()
+                },
+            );
+            let text = render(&t);
+            assert!(!text.contains("Sentinel-Pa55"), "{set}:\n{text}");
+            let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+            check_structure(&t, &doc);
+            let mount = format!(
+                "{}:{}/{}:ro",
+                t.service("kafka-1").unwrap().secret_files[0]
+                    .host_path("tda")
+                    .display(),
+                topology::SECRETS_MOUNT_DIR,
+                topology::SECRET_PROPERTIES_FILE
+            );
+            let volumes = doc["services"]["kafka-1"]["volumes"].as_sequence().unwrap();
+            assert!(
+                volumes.iter().any(|v| v.as_str() == Some(mount.as_str())),
+                "{set}: {volumes:?}"
+            );
+        }
     }
 }

@@ -5,11 +5,19 @@
 //! ([`super::compose`]), so the two cannot drift.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use serde::Serialize;
-use tda_kafka_config::{ClusterConfig, NetworkConfig};
+use serde::{Serialize, Serializer};
+use tda_kafka_config::{ClusterConfig, NetworkConfig, SecretString};
 
-use super::images::ImageSet;
+use super::images::{ImageRefs, ImageSet};
+
+mod brokers;
+mod services;
+
+pub use brokers::{
+    property_env_name, SECRETS_MOUNT_DIR, SECRET_PROPERTIES_ENV, SECRET_PROPERTIES_FILE,
+};
 
 /// Label put on every container, network and volume of a stack (value: the stack name).
 pub const STACK_LABEL: &str = "io.tda-kafka.stack";
@@ -224,6 +232,50 @@ pub struct ServiceSpec {
     pub healthcheck: Option<HealthSpec>,
     /// Services that must be started first.
     pub depends_on: Vec<String>,
+    /// Files holding secrets (e.g. the broker's passwords), bind-mounted
+    /// read-only; secrets are never in `environment`.
+    pub secret_files: Vec<SecretFile>,
+}
+
+/// A file that holds secrets: written on the host readable by its owner only
+/// (mode 0600, in [`secrets_dir`]) and bind-mounted read-only into the
+/// container. `Debug` and `Serialize` show the contents as `***`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    /// The path under the stack's [`secrets_dir`], e.g.
+    /// `kafka-1/server-secrets.properties`.
+    pub host_file: String,
+    /// The mount point in the container.
+    pub target_path: String,
+    /// The file's text.
+    pub contents: SecretString,
+}
+
+impl SecretFile {
+    /// The file on the host for stack `stack`.
+    pub fn host_path(&self, stack: &str) -> PathBuf {
+        secrets_dir(stack).join(&self.host_file)
+    }
+}
+
+impl Serialize for SecretFile {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("SecretFile", 3)?;
+        st.serialize_field("host_file", &self.host_file)?;
+        st.serialize_field("target_path", &self.target_path)?;
+        st.serialize_field("contents", "***")?;
+        st.end()
+    }
+}
+
+/// The host directory of stack `stack`'s secret files:
+/// `<data root>/docker/<stack>/secrets` (one subdirectory per service).
+pub fn secrets_dir(stack: &str) -> PathBuf {
+    crate::dist::data_root()
+        .join("docker")
+        .join(stack)
+        .join("secrets")
 }
 
 /// The whole stack.
@@ -300,464 +352,73 @@ fn env(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `log.dirs` -> `KAFKA_LOG_DIRS`: the apache/kafka and cp-kafka convention
-/// (`.` -> `_`, `_` -> `__`, `-` -> `___`, upper case).
-pub fn property_env_name(prefix: &str, key: &str) -> String {
-    let mut out = String::from(prefix);
-    for c in key.chars() {
-        match c {
-            '.' => out.push('_'),
-            '_' => out.push_str("__"),
-            '-' => out.push_str("___"),
-            c => out.push(c.to_ascii_uppercase()),
+/// What the builders share: the configuration, the options and derived values.
+struct Cx<'a> {
+    config: &'a ClusterConfig,
+    options: &'a StackOptions,
+    set: ImageSet,
+    images: ImageRefs,
+    host: String,
+    heap: String,
+    brokers: Vec<u16>,
+    internal_bootstrap: String,
+}
+
+impl Cx<'_> {
+    /// The name of volume `what` of service `key`.
+    fn vol(&self, key: &str, what: &str) -> String {
+        format!("{}_{}_{what}", self.options.name, key.replace('-', "_"))
+    }
+
+    /// `host_port` on the host address, published to `container_port`.
+    fn port(&self, host_port: u16, container_port: u16) -> PortSpec {
+        PortSpec {
+            host_ip: self.host.clone(),
+            host_port,
+            container_port,
         }
     }
-    out
+}
+
+/// What the builders add to.
+#[derive(Default)]
+struct Parts {
+    services: Vec<ServiceSpec>,
+    volumes: Vec<String>,
+    skipped: Vec<String>,
 }
 
 /// Builds the topology of `config` (brokers, ports, broker settings) placed by `options`.
 pub fn build(config: &ClusterConfig, options: &StackOptions) -> Topology {
-    let set = options.image_set;
-    let images = set.images();
-    let host = config.network.host.clone();
-    let net = &config.network;
-    let heap = format!("-Xmx{0} -Xms{0}", options.heap);
-    let mut services = Vec::new();
-    let mut volumes = Vec::new();
-    let mut skipped = Vec::new();
-    let vol = |key: &str, what: &str| format!("{}_{}_{what}", options.name, key.replace('-', "_"));
-    let port = |host_port: u16, container_port: u16| PortSpec {
-        host_ip: host.clone(),
-        host_port,
-        container_port,
-    };
     let brokers: Vec<u16> = config.node_ids().collect();
     let internal_bootstrap = brokers
         .iter()
         .map(|n| format!("kafka-{n}:{INTERNAL_KAFKA_PORT}"))
         .collect::<Vec<_>>()
         .join(",");
-
-    // ZooKeeper ensemble (ZooKeeper mode: the Confluent 7.5 set).
-    let zk_keys: Vec<String> = if set.uses_zookeeper() {
-        brokers.iter().map(|n| format!("zookeeper-{n}")).collect()
-    } else {
-        Vec::new()
+    let cx = Cx {
+        config,
+        options,
+        set: options.image_set,
+        images: options.image_set.images(),
+        host: config.network.host.clone(),
+        heap: format!("-Xmx{0} -Xms{0}", options.heap),
+        brokers,
+        internal_bootstrap,
     };
-    if let Some(zk_image) = images.zookeeper.as_ref().filter(|_| set.uses_zookeeper()) {
-        let servers = brokers
-            .iter()
-            .map(|n| format!("zookeeper-{n}:2888:3888"))
-            .collect::<Vec<_>>()
-            .join(";");
-        for n in &brokers {
-            let key = format!("zookeeper-{n}");
-            let (data, log) = (vol(&key, "data"), vol(&key, "log"));
-            volumes.push(data.clone());
-            volumes.push(log.clone());
-            services.push(ServiceSpec {
-                key: key.clone(),
-                role: Role::Zookeeper(*n),
-                container_name: options.container_name(&key),
-                image: zk_image.clone(),
-                command: Vec::new(),
-                environment: env(&[
-                    ("ZOOKEEPER_SERVER_ID", n.to_string()),
-                    ("ZOOKEEPER_CLIENT_PORT", "2181".into()),
-                    ("ZOOKEEPER_TICK_TIME", "2000".into()),
-                    ("ZOOKEEPER_INIT_LIMIT", "5".into()),
-                    ("ZOOKEEPER_SYNC_LIMIT", "2".into()),
-                    ("ZOOKEEPER_SERVERS", servers.clone()),
-                    ("KAFKA_HEAP_OPTS", heap.clone()),
-                    (
-                        "KAFKA_OPTS",
-                        "-Dzookeeper.4lw.commands.whitelist=ruok,stat".into(),
-                    ),
-                ]),
-                ports: vec![port(options.zookeeper_base_port + n - 1, 2181)],
-                volumes: vec![
-                    VolumeMount {
-                        volume: data,
-                        target: "/var/lib/zookeeper/data".into(),
-                    },
-                    VolumeMount {
-                        volume: log,
-                        target: "/var/lib/zookeeper/log".into(),
-                    },
-                ],
-                healthcheck: health(
-                    &["CMD-SHELL", "echo ruok | nc localhost 2181 | grep imok"],
-                    10,
-                    5,
-                    10,
-                ),
-                depends_on: Vec::new(),
-            });
-        }
-    }
-
-    // Kafka brokers: internal listener kafka-N:9092 for containers, external
-    // 127.0.0.1:1909x for the host, controller listener kafka-N:9093 (KRaft).
-    for n in &brokers {
-        let key = format!("kafka-{n}");
-        let external = net.kafka_port(*n);
-        let data = vol(&key, "data");
-        volumes.push(data.clone());
-        let mut props = config.broker_properties(*n, "/var/lib/kafka/data");
-        props.set(
-            "listeners",
-            format!(
-                "INTERNAL://0.0.0.0:{INTERNAL_KAFKA_PORT},EXTERNAL://0.0.0.0:{external}{}",
-                if set.uses_zookeeper() {
-                    String::new()
-                } else {
-                    format!(",CONTROLLER://0.0.0.0:{CONTROLLER_PORT}")
-                }
-            ),
-        );
-        props.set(
-            "advertised.listeners",
-            format!("INTERNAL://{key}:{INTERNAL_KAFKA_PORT},EXTERNAL://{host}:{external}"),
-        );
-        let protocol = config.security.protocol.as_str();
-        props.set(
-            "listener.security.protocol.map",
-            format!("INTERNAL:{protocol},EXTERNAL:{protocol},CONTROLLER:PLAINTEXT"),
-        );
-        props.set("inter.broker.listener.name", "INTERNAL");
-        if set.uses_zookeeper() {
-            for k in [
-                "node.id",
-                "process.roles",
-                "controller.quorum.voters",
-                "controller.listener.names",
-            ] {
-                props.remove(k);
-            }
-            props.set("broker.id", n);
-            props.set(
-                "zookeeper.connect",
-                zk_keys
-                    .iter()
-                    .map(|k| format!("{k}:2181"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-        } else {
-            props.set(
-                "controller.quorum.voters",
-                brokers
-                    .iter()
-                    .map(|id| format!("{id}@kafka-{id}:{CONTROLLER_PORT}"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-        }
-        let mut environment: BTreeMap<String, String> = props
-            .iter()
-            .map(|(k, v)| (property_env_name("KAFKA_", k), v.to_string()))
-            .collect();
-        environment.insert("KAFKA_HEAP_OPTS".into(), heap.clone());
-        environment.insert(
-            "KAFKA_JVM_PERFORMANCE_OPTS".into(),
-            config.jvm_performance_opts.clone(),
-        );
-        if !set.uses_zookeeper() {
-            environment.insert("CLUSTER_ID".into(), options.cluster_id());
-        }
-        let mut ports = vec![port(external, external)];
-        if let Some(jmx) = net.jmx_port(*n) {
-            environment.insert("KAFKA_JMX_PORT".into(), jmx.to_string());
-            environment.insert("KAFKA_JMX_HOSTNAME".into(), host.clone());
-            ports.push(port(jmx, jmx));
-        }
-        let healthcheck = match set {
-            ImageSet::Confluent => health(
-                &[
-                    "CMD-SHELL",
-                    "kafka-broker-api-versions --bootstrap-server localhost:9092",
-                ],
-                30,
-                5,
-                30,
-            ),
-            ImageSet::Apache => health(&["CMD-SHELL", "nc -z localhost 9092"], 5, 30, 10),
-            ImageSet::Local => health(
-                &["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9092"],
-                5,
-                30,
-                10,
-            ),
-        };
-        services.push(ServiceSpec {
-            key: key.clone(),
-            role: Role::Broker(*n),
-            container_name: options.container_name(&key),
-            image: images.kafka.clone(),
-            command: Vec::new(),
-            environment,
-            ports,
-            volumes: vec![VolumeMount {
-                volume: data,
-                target: "/var/lib/kafka/data".into(),
-            }],
-            healthcheck,
-            depends_on: zk_keys.clone(),
-        });
-    }
-    let broker_keys: Vec<String> = brokers.iter().map(|n| format!("kafka-{n}")).collect();
-
-    let sv = options.services;
-    let mut want = |on: bool, image: &Option<String>, name: &str| -> Option<String> {
-        if !on {
-            return None;
-        }
-        match image {
-            Some(i) => Some(i.clone()),
-            None => {
-                skipped.push(format!(
-                    "{name}: the {set} image set has no image for it (public images only; use --images confluent or apache)"
-                ));
-                None
-            }
-        }
-    };
-    let registry_image = want(
-        sv.schema_registry,
-        &images.schema_registry,
-        "schema-registry",
-    );
-    let connect_image = want(sv.connect, &images.connect, "kafka-connect");
-    let ksql_image = want(sv.ksqldb, &images.ksqldb, "ksqldb");
-    let ui_image = want(sv.ui, &images.ui, "kafka-ui");
-    let redis_image = want(sv.redis, &images.redis, "redis");
-
-    if let Some(image) = &registry_image {
-        let key = "schema-registry".to_string();
-        let (environment, check) = match set {
-            ImageSet::Confluent => (
-                env(&[
-                    ("SCHEMA_REGISTRY_HOST_NAME", key.clone()),
-                    (
-                        "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS",
-                        internal_bootstrap.clone(),
-                    ),
-                    ("SCHEMA_REGISTRY_LISTENERS", "http://0.0.0.0:8081".into()),
-                    ("SCHEMA_REGISTRY_HEAP_OPTS", heap.clone()),
-                ]),
-                "curl -fsS http://localhost:8081/subjects",
-            ),
-            _ => (
-                env(&[
-                    ("QUARKUS_HTTP_HOST", "0.0.0.0".into()),
-                    ("QUARKUS_HTTP_PORT", "8081".into()),
-                    ("JAVA_TOOL_OPTIONS", format!("-Xmx{}", options.heap)),
-                ]),
-                "curl -fsS http://localhost:8081/apis/ccompat/v7/subjects",
-            ),
-        };
-        services.push(ServiceSpec {
-            container_name: options.container_name(&key),
-            key,
-            role: Role::SchemaRegistry,
-            image: image.clone(),
-            command: Vec::new(),
-            environment,
-            ports: vec![port(net.schema_registry_port, 8081)],
-            volumes: Vec::new(),
-            healthcheck: health(&["CMD-SHELL", check], 5, 30, 10),
-            depends_on: broker_keys.clone(),
-        });
-    }
-
-    if let Some(image) = &connect_image {
-        let key = "kafka-connect".to_string();
-        let rf = config
-            .default_replication_factor
-            .min(config.broker_count as i16);
-        let mut environment = env(&[
-            ("CONNECT_BOOTSTRAP_SERVERS", internal_bootstrap.clone()),
-            ("CONNECT_LISTENERS", "http://0.0.0.0:8083".into()),
-            ("CONNECT_REST_ADVERTISED_HOST_NAME", key.clone()),
-            ("CONNECT_GROUP_ID", format!("{}-connect", options.name)),
-            ("CONNECT_CONFIG_STORAGE_TOPIC", "_connect-configs".into()),
-            ("CONNECT_OFFSET_STORAGE_TOPIC", "_connect-offsets".into()),
-            ("CONNECT_STATUS_STORAGE_TOPIC", "_connect-status".into()),
-            ("CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR", rf.to_string()),
-            ("CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR", rf.to_string()),
-            ("CONNECT_STATUS_STORAGE_REPLICATION_FACTOR", rf.to_string()),
-            (
-                "CONNECT_KEY_CONVERTER",
-                "org.apache.kafka.connect.json.JsonConverter".into(),
-            ),
-            (
-                "CONNECT_VALUE_CONVERTER",
-                "org.apache.kafka.connect.json.JsonConverter".into(),
-            ),
-            ("CONNECT_PLUGIN_PATH", "/usr/share/java".into()),
-            ("KAFKA_HEAP_OPTS", heap.clone()),
-        ]);
-        let mut command = Vec::new();
-        if set == ImageSet::Apache {
-            // apache/kafka has no Connect entrypoint: write the worker
-            // properties from CONNECT_* (same convention) and run it.
-            command = vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                "env | sed -n 's/^CONNECT_//p' | while IFS='=' read -r k v; do echo \"$(echo \"$k\" | tr 'A-Z_' 'a-z.')=$v\"; done > /tmp/connect.properties && exec /opt/kafka/bin/connect-distributed.sh /tmp/connect.properties".into(),
-            ];
-        }
-        environment.insert(
-            "CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE".into(),
-            "false".into(),
-        );
-        services.push(ServiceSpec {
-            container_name: options.container_name(&key),
-            key,
-            role: Role::Connect,
-            image: image.clone(),
-            command,
-            environment,
-            ports: vec![port(net.connect_port, 8083)],
-            volumes: Vec::new(),
-            healthcheck: health(
-                &["CMD-SHELL", "curl -fsS http://localhost:8083/"],
-                10,
-                30,
-                20,
-            ),
-            depends_on: broker_keys.clone(),
-        });
-    }
-
-    if let Some(image) = &ksql_image {
-        let key = "ksqldb".to_string();
-        let mut environment = env(&[
-            ("KSQL_BOOTSTRAP_SERVERS", internal_bootstrap.clone()),
-            ("KSQL_LISTENERS", "http://0.0.0.0:8088".into()),
-            ("KSQL_KSQL_SERVICE_ID", format!("{}_ksql_", options.name)),
-            ("KSQL_HEAP_OPTS", heap.clone()),
-        ]);
-        if registry_image.is_some() {
-            environment.insert(
-                "KSQL_KSQL_SCHEMA_REGISTRY_URL".into(),
-                "http://schema-registry:8081".into(),
-            );
-        }
-        services.push(ServiceSpec {
-            container_name: options.container_name(&key),
-            key,
-            role: Role::Ksqldb,
-            image: image.clone(),
-            command: Vec::new(),
-            environment,
-            ports: vec![port(net.ksqldb_port, 8088)],
-            volumes: Vec::new(),
-            healthcheck: health(
-                &["CMD-SHELL", "curl -fsS http://localhost:8088/info"],
-                10,
-                30,
-                30,
-            ),
-            depends_on: broker_keys.clone(),
-        });
-    }
-
-    if let Some(image) = &ui_image {
-        let key = "kafka-ui".to_string();
-        let mut environment = env(&[
-            ("KAFKA_CLUSTERS_0_NAME", format!("{}-cluster", options.name)),
-            (
-                "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS",
-                internal_bootstrap.clone(),
-            ),
-            ("DYNAMIC_CONFIG_ENABLED", "true".into()),
-        ]);
-        let mut depends_on = broker_keys.clone();
-        if registry_image.is_some() {
-            environment.insert(
-                "KAFKA_CLUSTERS_0_SCHEMAREGISTRY".into(),
-                "http://schema-registry:8081".into(),
-            );
-            depends_on.push("schema-registry".into());
-        }
-        if connect_image.is_some() {
-            environment.insert(
-                "KAFKA_CLUSTERS_0_KAFKACONNECT_0_NAME".into(),
-                "connect".into(),
-            );
-            environment.insert(
-                "KAFKA_CLUSTERS_0_KAFKACONNECT_0_ADDRESS".into(),
-                "http://kafka-connect:8083".into(),
-            );
-            depends_on.push("kafka-connect".into());
-        }
-        if ksql_image.is_some() {
-            environment.insert(
-                "KAFKA_CLUSTERS_0_KSQLDBSERVER".into(),
-                "http://ksqldb:8088".into(),
-            );
-        }
-        services.push(ServiceSpec {
-            container_name: options.container_name(&key),
-            key,
-            role: Role::Ui,
-            image: image.clone(),
-            command: Vec::new(),
-            environment,
-            ports: vec![port(net.ui_port, 8080)],
-            volumes: Vec::new(),
-            healthcheck: health(
-                &[
-                    "CMD-SHELL",
-                    "wget -qO- http://localhost:8080/actuator/health",
-                ],
-                10,
-                30,
-                30,
-            ),
-            depends_on,
-        });
-    }
-
-    if let Some(image) = &redis_image {
-        let key = "redis".to_string();
-        let data = vol(&key, "data");
-        volumes.push(data.clone());
-        services.push(ServiceSpec {
-            container_name: options.container_name(&key),
-            key,
-            role: Role::Redis,
-            image: image.clone(),
-            command: match set {
-                // The local image's entrypoint is redis-server itself.
-                ImageSet::Local => ["--bind", "0.0.0.0", "--protected-mode", "no"]
-                    .into_iter()
-                    .chain(["--appendonly", "yes", "--dir", "/data"])
-                    .map(String::from)
-                    .collect(),
-                _ => ["redis-server", "--appendonly", "yes", "--dir", "/data"]
-                    .map(String::from)
-                    .to_vec(),
-            },
-            environment: BTreeMap::new(),
-            ports: vec![port(net.redis_port, 6379)],
-            volumes: vec![VolumeMount {
-                volume: data,
-                target: "/data".into(),
-            }],
-            healthcheck: health(&["CMD", "redis-cli", "ping"], 5, 10, 5),
-            depends_on: Vec::new(),
-        });
-    }
+    let mut out = Parts::default();
+    let zk_keys = brokers::zookeepers(&cx, &mut out);
+    brokers::brokers(&cx, &zk_keys, &mut out);
+    let broker_keys: Vec<String> = cx.brokers.iter().map(|n| format!("kafka-{n}")).collect();
+    services::companions(&cx, &broker_keys, &mut out);
     Topology {
         options: options.clone(),
         network: options.network_name(),
-        volumes,
-        services,
+        volumes: out.volumes,
+        services: out.services,
         bootstrap_servers: config.bootstrap_servers(),
-        internal_bootstrap_servers: internal_bootstrap,
-        skipped,
+        internal_bootstrap_servers: cx.internal_bootstrap,
+        skipped: out.skipped,
         ports: config.network.clone(),
     }
 }
@@ -859,5 +520,78 @@ mod tests {
         assert!(s.disable("ksqldb"));
         assert!(!s.ksqldb);
         assert!(!s.disable("nope"));
+    }
+
+    fn ssl(password: &str) -> ClusterConfig {
+        let mut c = ClusterConfig::default();
+        c.security.protocol = tda_kafka_config::SecurityProtocol::Ssl;
+        c.security.ssl_keystore_location = Some("/certs/k.jks".into());
+        c.security.ssl_keystore_password = Some(SecretString::new(password));
+        c.security.ssl_key_password = Some(SecretString::new(password));
+        c.security.ssl_truststore_location = Some("/certs/t.jks".into());
+        c.security.ssl_truststore_password = Some(SecretString::new(password));
+        c
+    }
+
+    #[test]
+    fn broker_secrets_are_files_never_environment() {
+        let sentinel = "Sentinel-Pa55-topology";
+        for set in ImageSet::ALL {
+            let opts = StackOptions {
+                image_set: set,
+                ..StackOptions::default()
+            };
+            let t = build(&ssl(sentinel), &opts);
+            for shown in [
+                format!("{t:?}"),
+                format!("{t:#?}"),
+                serde_json::to_string(&t).unwrap(),
+            ] {
+                assert!(!shown.contains(sentinel), "{set}: {shown}");
+            }
+            for s in &t.services {
+                assert!(
+                    s.environment.values().all(|v| !v.contains(sentinel)),
+                    "{set} {}",
+                    s.key
+                );
+            }
+            let k1 = t.service("kafka-1").unwrap();
+            assert_eq!(
+                k1.environment["KAFKA_SSL_KEYSTORE_LOCATION"],
+                "/certs/k.jks"
+            );
+            let [file] = k1.secret_files.as_slice() else {
+                panic!("{set}: one secret file expected: {:?}", k1.secret_files);
+            };
+            assert_eq!(file.host_file, "kafka-1/server-secrets.properties");
+            assert_eq!(
+                file.target_path,
+                "/run/secrets/tda-kafka/server-secrets.properties"
+            );
+            assert!(file
+                .host_path("tda")
+                .ends_with("docker/tda/secrets/kafka-1/server-secrets.properties"));
+            assert!(file
+                .contents
+                .expose()
+                .contains(&format!("ssl.keystore.password={sentinel}\n")));
+            let reference = k1.environment.get("KAFKA_SSL_KEYSTORE_PASSWORD");
+            match set {
+                ImageSet::Local => {
+                    assert_eq!(reference, None);
+                    assert_eq!(
+                        k1.environment[SECRET_PROPERTIES_ENV],
+                        file.target_path
+                    );
+                }
+                _ => assert_eq!(
+                    reference.map(String::as_str),
+                    Some("${file:/run/secrets/tda-kafka/server-secrets.properties:ssl.keystore.password}")
+                ),
+            }
+        }
+        // No secrets, no file.
+        assert!(seed().services.iter().all(|s| s.secret_files.is_empty()));
     }
 }

@@ -323,10 +323,10 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
             if let Some(r) = replication_factor {
                 t.replication_factor = Some(r);
             }
-            let brokers = admin.metadata().await?.brokers.len() as i16;
+            let brokers = u16::try_from(admin.metadata().await?.brokers.len()).unwrap_or(u16::MAX);
             t.partitions.get_or_insert(cfg.default_partitions);
             t.replication_factor
-                .get_or_insert(cfg.default_replication_factor.min(brokers.max(1)));
+                .get_or_insert(cfg.replication_for(brokers).factor);
             admin.create_topic(&t).await?;
             println!(
                 "created topic {} (partitions={}, replication-factor={})",

@@ -6,6 +6,9 @@
 #            KAFKA_LOG_DIRS -> log.dirs ("_" -> ".", "__" -> "_", "___" -> "-").
 #            CLUSTER_ID formats empty storage once; data in log.dirs survives restarts.
 #   connect  Kafka Connect distributed worker from CONNECT_* variables (same rule).
+#            Secrets are never variables: TDA_KAFKA_SECRET_PROPERTIES names a
+#            mounted properties file (read-only, 0600 on the host) that is
+#            appended to the generated file, which only root may read.
 #   class C  run Java class C with the Kafka classpath (e.g. the console producer).
 set -euo pipefail
 
@@ -15,10 +18,12 @@ HEAP="${KAFKA_HEAP_OPTS:--Xmx512m -Xms512m}"
 JVM_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
 LOG4J="-Dlog4j2.configurationFile=$KAFKA_HOME/config/log4j2.properties"
 
-# props PREFIX FILE: write every PREFIX* variable as a property line.
+# props PREFIX FILE: write every PREFIX* variable as a property line, then
+# the secret properties file named by TDA_KAFKA_SECRET_PROPERTIES, if any.
 props() {
     local prefix="$1" file="$2" name value key
     : >"$file"
+    chmod 600 "$file"
     while IFS='=' read -r -d '' name value; do
         case "$name" in
             "$prefix"*) ;;
@@ -35,6 +40,9 @@ props() {
         key="${key//@/_}"
         printf '%s=%s\n' "$key" "$value" >>"$file"
     done < <(env -0)
+    if [ -n "${TDA_KAFKA_SECRET_PROPERTIES:-}" ]; then
+        cat "$TDA_KAFKA_SECRET_PROPERTIES" >>"$file"
+    fi
 }
 
 jmx_opts() {

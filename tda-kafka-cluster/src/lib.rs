@@ -38,8 +38,8 @@ pub use docker::Services;
 pub use error::ClusterError;
 pub use progress::{NoProgress, Progress, ProgressEvent, Step};
 pub use provider::{
-    ClusterProvider, ConsoleLaunch, Provider, StackMember, StartOptions, StartReport, StopMode, StopOptions,
-    StopOutcome, StopReport,
+    ClusterProvider, ConsoleLaunch, Provider, StackMember, StartOptions, StartReport, StopMode,
+    StopOptions, StopOutcome, StopReport,
 };
 pub use select::{select, Purpose, Selected, Selection, SelectionReason, StackTarget};
 pub use status::{

@@ -104,11 +104,7 @@ pub(crate) async fn wait_for_brokers(
 /// `acks=all` and reads it back.
 pub async fn round_trip(config: &ClusterConfig) -> Result<(), String> {
     let base = tda_kafka_admin::lower(&config.client_properties());
-    let rf = config
-        .clone()
-        .fit_to_brokers(config.broker_count)
-        .default_replication_factor;
-    let rf = i32::from(rf);
+    let rf = i32::from(config.replication_for(config.broker_count).factor);
     let admin: AdminClient<DefaultClientContext> =
         base.create().map_err(|e| format!("admin client: {e}"))?;
     let topic = NewTopic::new(HEALTH_TOPIC, 1, TopicReplication::Fixed(rf))

@@ -188,20 +188,6 @@ impl ClusterConfig {
         }
     }
 
-    /// This configuration on `n` brokers: the replication factor and min ISR
-    /// are lowered to what `n` brokers can hold.
-    pub fn fit_to_brokers(mut self, n: u16) -> Self {
-        let n = n.max(1);
-        self.broker_count = n;
-        let most = i16::try_from(n).unwrap_or(i16::MAX);
-        self.default_replication_factor = self.default_replication_factor.min(most);
-        self.min_insync_replicas = self
-            .min_insync_replicas
-            .min(self.default_replication_factor)
-            .max(1);
-        self
-    }
-
     /// The JVM heap flags: `KAFKA_HEAP_OPTS` if set, else `-Xmx<size> -Xms<size>`.
     pub fn heap_flags(&self) -> String {
         match &self.heap_opts {

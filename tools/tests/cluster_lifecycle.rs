@@ -383,7 +383,13 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert_eq!(v["services"][1]["state"]["state"], "running", "{v}");
     let topics = http_get(27080, "/topics");
     assert!(topics.starts_with("HTTP/1.1 200"), "{topics}");
-    for t in ["tda_jobs", "tda_results", "tda_events", "tda_uploads", "tda_errors"] {
+    for t in [
+        "tda_jobs",
+        "tda_results",
+        "tda_events",
+        "tda_uploads",
+        "tda_errors",
+    ] {
         assert!(topics.contains(t), "{t} not on the console's topics page");
     }
     let health = f.run(&["health", "--env-file", &env, "-o", "json"]);

@@ -77,6 +77,12 @@ impl DockerProvider {
                 step: crate::Step::RemoveData,
             });
             removed.extend(self.remove_volumes().await?);
+            let secrets = super::topology::secrets_dir(&self.options.name);
+            match std::fs::remove_dir_all(&secrets) {
+                Ok(()) => removed.push(format!("secret files in {}", secrets.display())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(crate::ClusterError::io("cannot remove", &secrets)(e)),
+            }
             progress.report(ProgressEvent::Finished {
                 step: crate::Step::RemoveData,
                 detail: format!("{} removed", removed.len()),

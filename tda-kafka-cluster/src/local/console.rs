@@ -17,7 +17,12 @@ use crate::{
 impl LocalProvider {
     /// The console's command line: `ui` with the stack's addresses, the
     /// marker that identifies this stack's console, then `launch.args`.
-    fn console_args(&self, config: &ClusterConfig, launch: &ConsoleLaunch, registry: bool) -> Vec<String> {
+    fn console_args(
+        &self,
+        config: &ClusterConfig,
+        launch: &ConsoleLaunch,
+        registry: bool,
+    ) -> Vec<String> {
         let net = &config.network;
         let mut args = vec![
             "ui".to_string(),
@@ -51,7 +56,8 @@ impl LocalProvider {
         let step = Step::Other {
             name: "starting the web console".into(),
         };
-        wait.progress.report(ProgressEvent::Started { step: step.clone() });
+        wait.progress
+            .report(ProgressEvent::Started { step: step.clone() });
         let dir = self.console_dir();
         std::fs::create_dir_all(&dir).map_err(ClusterError::io("cannot create", &dir))?;
         let log = self.log_file(member);
@@ -81,7 +87,10 @@ impl LocalProvider {
             },
             |waited, last_problem| ClusterError::NotReady {
                 waited,
-                last_problem: format!("the web console at {}: {last_problem}", at.url(ServiceKind::Ui)),
+                last_problem: format!(
+                    "the web console at {}: {last_problem}",
+                    at.url(ServiceKind::Ui)
+                ),
             },
         )
         .await?;

@@ -47,18 +47,26 @@ pub struct StartArgs {
     pub output: OutputArgs,
 }
 
-/// The configuration for `start`: env file and flags, `--brokers` fitted.
+/// The configuration for `start`: env file and flags; `--brokers N` sets the
+/// broker count and the replication settings the one rule fits to it (set
+/// before validation, which refuses a factor above the broker count).
 fn load_config(args: &StartArgs) -> anyhow::Result<ClusterConfig> {
     let mut loader = args.stack.config.loader();
     if let Some(n) = args.brokers {
         anyhow::ensure!(n >= 1, "--brokers must be at least 1");
-        loader = loader.set("KAFKA_BROKER_COUNT", n.to_string());
+        let fitted = args.stack.config.loader().check().config.fit_to_brokers(n);
+        loader = loader
+            .set("KAFKA_BROKER_COUNT", n.to_string())
+            .set(
+                "KAFKA_DEFAULT_REPLICATION_FACTOR",
+                fitted.default_replication_factor.to_string(),
+            )
+            .set(
+                "KAFKA_MIN_INSYNC_REPLICAS",
+                fitted.min_insync_replicas.to_string(),
+            );
     }
-    let config = load_with(loader)?.config;
-    Ok(match args.brokers {
-        Some(n) => config.fit_to_brokers(n),
-        None => config,
-    })
+    Ok(load_with(loader)?.config)
 }
 
 /// `start` / `start-kafka`.

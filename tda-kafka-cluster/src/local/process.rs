@@ -101,6 +101,26 @@ pub(crate) async fn wait_exit(pid: u32, bound: Duration) -> bool {
     }
 }
 
+/// Waits until a process that is no longer alive has released its files
+/// and sockets: a multithreaded process (a JVM) whose main thread exited
+/// first is a zombie while its other threads still hold the ports.
+pub(crate) async fn wait_released(pid: u32, bound: Duration) {
+    let deadline = Instant::now() + bound;
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    });
+    let threads = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    // Only an exiting process is waited for; a reused pid belongs to another.
+    while zombie && threads() > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Spawns `program args` detached from the caller: own process group (so the
 /// terminal's Ctrl-C does not reach it), stdin from /dev/null, stdout and
 /// stderr appended to `log_file` (never the caller's pipes). Returns the pid.

@@ -246,13 +246,15 @@ impl LocalProvider {
         }
         let mut to_start = Vec::new();
         for id in config.node_ids() {
-            if self.take_stale(StackMember::Node(id), progress)? {
+            if self.take_stale(StackMember::Node(id), progress).await? {
                 to_start.push(id);
             }
         }
         let registry = StackMember::Service(ServiceKind::SchemaRegistry);
-        let registry_running = !self.take_stale(registry, progress)?;
-        let console_running = !self.take_stale(StackMember::Service(ServiceKind::Ui), progress)?;
+        let registry_running = !self.take_stale(registry, progress).await?;
+        let console_running = !self
+            .take_stale(StackMember::Service(ServiceKind::Ui), progress)
+            .await?;
         Ok(Plan {
             stored,
             start_registry: options.services.schema_registry && !registry_running,
@@ -264,11 +266,12 @@ impl LocalProvider {
     }
 
     /// Whether `member` must be started: true when it does not run (a stale
-    /// PID file is removed and noted).
-    fn take_stale(&self, member: StackMember, progress: &dyn Progress) -> Result<bool> {
+    /// PID file is removed and noted, once its process released its ports).
+    async fn take_stale(&self, member: StackMember, progress: &dyn Progress) -> Result<bool> {
         match self.check(member) {
             PidCheck::Alive(_) => Ok(false),
             PidCheck::Stale(pid) => {
+                process::wait_released(pid, std::time::Duration::from_secs(15)).await;
                 process::remove_file(&self.pid_file(member))?;
                 progress.report(ProgressEvent::Note {
                     message: format!(

@@ -110,6 +110,14 @@ fn raw_produce(
         .producer_config()
         .create_with_context(Counting::default())
         .expect("raw producer");
+    // Connect, fetch metadata and the producer id outside the timed part,
+    // as the typed run does with its warm-up send.
+    p.send(BaseRecord::to(topic).key("warm-up").payload(payload))
+        .map_err(|(e, _)| e)
+        .expect("warm-up send");
+    p.flush(Duration::from_secs(30)).expect("warm-up flush");
+    let warm = p.context().acked.swap(0, Ordering::Relaxed);
+    assert_eq!(warm, 1, "warm-up record not acknowledged");
     let start = Mark::now();
     for k in keys {
         let mut rec = BaseRecord::to(topic).key(k.as_str()).payload(payload);

@@ -247,6 +247,13 @@ impl<T: TdaTopic> TdaConsumer<T> {
                                 shared.fail(join_error(&shared.topic, partition, e));
                             }
                         }
+                        if stop.is_cancelled() {
+                            // A worker stops cleanly only on shutdown (or
+                            // after recording its failure, which cancels
+                            // too): a send that lost the race with the
+                            // shutdown is not a failure of its own.
+                            break;
+                        }
                         shared.fail(ClientError::WorkerFailed {
                             topic: shared.topic.clone(),
                             partition,

@@ -1,6 +1,8 @@
 //! The standard headers every TDA record carries.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 
@@ -47,14 +49,106 @@ pub struct StandardHeaders {
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// A process-unique message id: time, process id and a sequence number.
-pub fn new_message_id() -> String {
+/// This process's id, asked once (`getpid` is a system call).
+fn pid() -> u32 {
+    static PID: OnceLock<u32> = OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// Writes a process-unique message id: time, process id and a sequence number.
+fn write_message_id(w: &mut impl fmt::Write) -> fmt::Result {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{nanos:016x}-{:x}-{seq:x}", std::process::id())
+    write!(w, "{nanos:016x}-{:x}-{seq:x}", pid())
+}
+
+/// A process-unique message id: time, process id and a sequence number.
+pub fn new_message_id() -> String {
+    let mut s = String::with_capacity(48);
+    // Writing to a String cannot fail.
+    let _ = write_message_id(&mut s);
+    s
+}
+
+/// A short string formatted on the stack (header values of the hot path).
+struct StackStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackStr<N> {
+    fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> fmt::Write for StackStr<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The headers of a typed send, equal to [`StandardHeaders::to_kafka`] of a
+/// fresh message id and the current time, but built without intermediate
+/// strings: the id and the numbers are formatted on the stack.
+pub(crate) fn send_headers(
+    content_type: &str,
+    schema_version: u32,
+    correlation_id: Option<&str>,
+    extra: &[(String, String)],
+) -> OwnedHeaders {
+    use fmt::Write as _;
+    let mut id = StackStr::<64>::new();
+    let mut version = StackStr::<12>::new();
+    let mut produced = StackStr::<24>::new();
+    // All three fit: 16 + 1 + 8 + 1 + 16 hex digits, a u32, an i64.
+    let _ = write_message_id(&mut id);
+    let _ = write!(version, "{schema_version}");
+    let _ = write!(produced, "{}", crate::model::now_ms());
+    let mut h = OwnedHeaders::new_with_capacity(5 + extra.len())
+        .insert(Header {
+            key: MESSAGE_ID,
+            value: Some(id.as_bytes()),
+        })
+        .insert(Header {
+            key: CONTENT_TYPE,
+            value: Some(content_type.as_bytes()),
+        })
+        .insert(Header {
+            key: SCHEMA_VERSION,
+            value: Some(version.as_bytes()),
+        })
+        .insert(Header {
+            key: PRODUCED_AT,
+            value: Some(produced.as_bytes()),
+        });
+    if let Some(c) = correlation_id {
+        h = h.insert(Header {
+            key: CORRELATION_ID,
+            value: Some(c.as_bytes()),
+        });
+    }
+    for (k, v) in extra {
+        h = h.insert(Header {
+            key: k.as_str(),
+            value: Some(v.as_bytes()),
+        });
+    }
+    h
 }
 
 impl StandardHeaders {
@@ -141,5 +235,18 @@ mod tests {
         assert_eq!(StandardHeaders::from_kafka(Some(&k)), h);
         assert_eq!(header_str(&k, ORIGIN_TOPIC), Some("tda_jobs"));
         assert_ne!(new_message_id(), new_message_id());
+    }
+
+    #[test]
+    fn send_headers_match_the_standard_ones() {
+        let extra = [(ORIGIN_TOPIC.to_string(), "tda_jobs".to_string())];
+        let k = send_headers(CONTENT_TYPE_AVRO, 3, Some("trace-1"), &extra);
+        let h = StandardHeaders::from_kafka(Some(&k));
+        assert_eq!(h.content_type, CONTENT_TYPE_AVRO);
+        assert_eq!(h.schema_version, 3);
+        assert_eq!(h.correlation_id.as_deref(), Some("trace-1"));
+        assert!((crate::model::now_ms() - h.produced_at_ms).abs() < 60_000);
+        assert_eq!(h.message_id.len(), new_message_id().len());
+        assert_eq!(header_str(&k, ORIGIN_TOPIC), Some("tda_jobs"));
     }
 }

@@ -14,8 +14,8 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use crate::codec::Codec;
 use crate::error::{ClientError, Result};
-use crate::headers::{new_message_id, StandardHeaders};
-use crate::model::{now_ms, TdaMessage};
+use crate::headers::send_headers;
+use crate::model::TdaMessage;
 use crate::settings::ClientSettings;
 use crate::topic::{MessageKey, TdaTopic, Topic};
 
@@ -152,20 +152,14 @@ impl TdaProducer {
         options: &SendOptions,
     ) -> Result<PendingDelivery> {
         let payload = self.codec.encode(topic.name(), value).await?;
-        let headers = StandardHeaders {
-            message_id: new_message_id(),
-            correlation_id: options.correlation_id.clone(),
-            content_type: self.codec.content_type().to_owned(),
-            schema_version: <T::Value as TdaMessage>::SCHEMA_VERSION,
-            produced_at_ms: now_ms(),
-        };
-        let extra: Vec<(&str, &str)> = options
-            .extra_headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let headers = send_headers(
+            self.codec.content_type(),
+            <T::Value as TdaMessage>::SCHEMA_VERSION,
+            options.correlation_id.as_deref(),
+            &options.extra_headers,
+        );
         let key = key.to_key_bytes();
-        self.enqueue_raw(topic.name(), Some(&key), &payload, headers.to_kafka(&extra))
+        self.enqueue_raw(topic.name(), Some(&key), &payload, headers)
             .await
     }
 

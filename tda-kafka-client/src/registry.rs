@@ -16,7 +16,7 @@
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -81,6 +81,9 @@ impl Middleware for CountRequests {
 struct WriterEntry {
     id: u32,
     writer: GenericDatumWriter<'static>,
+    /// The largest frame written so far: the next buffer starts this big,
+    /// so a value is not copied through several growing buffers.
+    size_hint: AtomicUsize,
 }
 
 struct ReaderEntry {
@@ -215,6 +218,7 @@ impl RegistryClient {
         let entry = Arc::new(WriterEntry {
             id: registered.id,
             writer,
+            size_hint: AtomicUsize::new(256),
         });
         // Our own records decode without fetching the schema we registered.
         self.writer_schemas
@@ -245,7 +249,8 @@ impl RegistryClient {
     }
 
     fn encode_with<M: TdaMessage>(entry: &WriterEntry, topic: &str, value: &M) -> Result<Vec<u8>> {
-        let mut buf = Vec::with_capacity(256);
+        let hint = entry.size_hint.load(Ordering::Relaxed);
+        let mut buf = Vec::with_capacity(hint);
         buf.push(MAGIC_BYTE);
         buf.extend_from_slice(&entry.id.to_be_bytes());
         entry
@@ -255,6 +260,9 @@ impl RegistryClient {
                 topic: topic.into(),
                 detail: e.to_string(),
             })?;
+        if buf.len() > hint {
+            entry.size_hint.store(buf.len(), Ordering::Relaxed);
+        }
         Ok(buf)
     }
 
@@ -338,34 +346,36 @@ impl RegistryClient {
     pub async fn decode<M: TdaMessage>(&self, bytes: &[u8]) -> Result<M> {
         let (id, datum) = split_frame(bytes)?;
         let key = (id, TypeId::of::<M>());
-        let cached = self
-            .readers
-            .read()
-            .expect("reader cache poisoned")
-            .get(&key)
-            .cloned();
-        let entry = match cached {
-            Some(e) => e,
-            None => {
-                let writer = self.writer_schema(id).await?;
-                let reader = GenericDatumReader::builder(writer)
-                    .reader_schema(M::avro_schema())
-                    .build()
-                    .map_err(|e| ClientError::Decode {
-                        kind: DecodeErrorKind::Undecodable,
-                        detail: format!(
-                            "schema {id} cannot be read as {}: {e}",
-                            std::any::type_name::<M>()
-                        ),
-                    })?;
-                let e = Arc::new(ReaderEntry { reader });
-                self.readers
-                    .write()
-                    .expect("reader cache poisoned")
-                    .insert(key, e.clone());
-                e
+        // Hot path: decode under the read lock, no Arc clone, no await.
+        {
+            let readers = self.readers.read().expect("reader cache poisoned");
+            if let Some(entry) = readers.get(&key) {
+                return Self::decode_with::<M>(entry, id, datum);
             }
+        }
+        let entry = {
+            let writer = self.writer_schema(id).await?;
+            let reader = GenericDatumReader::builder(writer)
+                .reader_schema(M::avro_schema())
+                .build()
+                .map_err(|e| ClientError::Decode {
+                    kind: DecodeErrorKind::Undecodable,
+                    detail: format!(
+                        "schema {id} cannot be read as {}: {e}",
+                        std::any::type_name::<M>()
+                    ),
+                })?;
+            let e = Arc::new(ReaderEntry { reader });
+            self.readers
+                .write()
+                .expect("reader cache poisoned")
+                .insert(key, e.clone());
+            e
         };
+        Self::decode_with::<M>(&entry, id, datum)
+    }
+
+    fn decode_with<M: TdaMessage>(entry: &ReaderEntry, id: u32, datum: &[u8]) -> Result<M> {
         let mut cursor = datum;
         let value = entry
             .reader

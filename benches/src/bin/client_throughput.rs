@@ -1,205 +1,299 @@
-//! Producer and consumer throughput of tda-kafka-client against raw rdkafka
-//! on the same cluster with the same settings (acks=all, idempotence, lz4),
-//! 1 KB values. Prints messages per second and the typed/raw ratios.
+//! What tda-kafka-client costs over the best raw rdkafka usage with the same
+//! librdkafka settings (`ClientSettings::producer_config()` /
+//! `consumer_config()`: acks=all, idempotence, lz4, max.in.flight 5,
+//! librdkafka's default linger/batch/queue/fetch sizes; explicit offset
+//! stores), ~1 KB Avro values. Every phase reports wall throughput and the
+//! CPU time of this whole process per record (`getrusage(RUSAGE_SELF)`: all
+//! threads, librdkafka's included). Variants are interleaved in each round
+//! (the order alternates); medians over the rounds and their ratios are
+//! printed.
 //!
 //! ```text
-//! TDA_KAFKA_BENCH_BOOTSTRAP=127.0.0.1:39092,127.0.0.1:39093,127.0.0.1:39094 \
-//! TDA_KAFKA_BENCH_REGISTRY_URL=http://127.0.0.1:38081/apis/ccompat/v7 \
-//! cargo run --release -p tda-kafka-benches --bin client-throughput -- 50000 3
+//! TDA_KAFKA_BENCH_BOOTSTRAP=127.0.0.1:21092,127.0.0.1:21093,127.0.0.1:21094 \
+//! TDA_KAFKA_BENCH_REGISTRY_URL=http://127.0.0.1:21081/apis/ccompat/v7 \
+//! cargo run --release -p tda-kafka-benches --bin client-throughput -- 50000 5 1
 //! ```
-//! Arguments: messages per run (default 50000), rounds (default 3; median and
-//! best round of each variant are reported). `client-throughput codec` instead
-//! compares warm typed Avro encoding with bare apache-avro datum encoding.
+//! Arguments: records per phase (default 50000), rounds (default 5),
+//! replication factor of the bench topics (default 1, with
+//! `min.insync.replicas=1`, so the brokers leave the client headroom; 3
+//! partitions). `client-throughput codec` instead compares warm typed Avro
+//! encoding with bare apache-avro datum encoding.
+//!
+//! Producers: "raw" is an rdkafka `ThreadedProducer` whose delivery callback
+//! counts acknowledgements, sending pre-serialized Avro bytes without
+//! headers; "raw+headers" adds the four headers a typed send carries (a
+//! fresh message id, content type, schema version, produce time), built per
+//! record; "typed" is `TdaProducer::enqueue` (encodes each value, builds the
+//! headers, one `PendingDelivery` per record awaited at the end).
+//!
+//! Consumers all read the typed producer's topic from the start in a fresh
+//! group: "raw stream" is a `StreamConsumer` that decodes each value with a
+//! prepared apache-avro reader and stores its offset (commits every second
+//! like the typed consumer); "raw base" does the same on a `BaseConsumer`
+//! polled in a plain thread; "typed cN" is `TdaConsumer::run` with
+//! concurrency N and a handler that counts. Throughput runs from the first
+//! record to the N-th; CPU from the consumer's creation to the N-th record.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::Message;
-use tda_kafka_benches::client::{bootstrap, one_kb_event, registry_url};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Message};
+use tda_kafka_benches::client::{
+    bootstrap, create_topic, load_average, median, one_kb_event, registry_url, unique_suffix, Mark,
+    Phase,
+};
+use tda_kafka_client::headers::{self, new_message_id};
+use tda_kafka_client::model::{now_ms, SystemEvent};
 use tda_kafka_client::{
-    ClientSettings, ConsumerOptions, Events, Received, SendOptions, TdaConsumer, TdaProducer, Topic,
+    ClientSettings, ConsumerOptions, Events, Received, SendOptions, TdaConsumer, TdaMessage,
+    TdaProducer, Topic,
 };
 use tokio_util::sync::CancellationToken;
 
-async fn create_topic(name: &str) {
-    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .create()
-        .unwrap();
-    for r in admin
-        .create_topics(
-            [&NewTopic::new(name, 3, TopicReplication::Fixed(3))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
-        )
-        .await
-        .unwrap()
-    {
-        r.unwrap();
+/// Counts acknowledgements and failures in librdkafka's delivery callback.
+#[derive(Default)]
+struct Counting {
+    acked: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl ClientContext for Counting {}
+
+impl ProducerContext for Counting {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => self.acked.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.failed.fetch_add(1, Ordering::Relaxed),
+        };
     }
 }
 
-/// Raw FutureProducer, pre-serialized bytes, pipelined.
-async fn raw_produce(
+/// The headers a typed Avro send of a `SystemEvent` carries, built fresh.
+fn typed_headers() -> OwnedHeaders {
+    let id = new_message_id();
+    let version = SystemEvent::SCHEMA_VERSION.to_string();
+    let produced = now_ms().to_string();
+    OwnedHeaders::new_with_capacity(4)
+        .insert(Header {
+            key: headers::MESSAGE_ID,
+            value: Some(id.as_str()),
+        })
+        .insert(Header {
+            key: headers::CONTENT_TYPE,
+            value: Some(headers::CONTENT_TYPE_AVRO),
+        })
+        .insert(Header {
+            key: headers::SCHEMA_VERSION,
+            value: Some(version.as_str()),
+        })
+        .insert(Header {
+            key: headers::PRODUCED_AT,
+            value: Some(produced.as_str()),
+        })
+}
+
+/// Raw `ThreadedProducer`, pre-serialized value, delivery callback.
+fn raw_produce(
     settings: &ClientSettings,
     topic: &str,
     payload: &[u8],
-    headers: Option<&OwnedHeaders>,
-    n: usize,
-) -> f64 {
-    let p: FutureProducer = settings.producer_config().create().unwrap();
-    let keys: Vec<String> = (0..n).map(|i| format!("k{}", i % 64)).collect();
-    let t = Instant::now();
-    let mut pending = Vec::with_capacity(n);
-    for k in &keys {
-        let mut rec = FutureRecord::to(topic).key(k.as_bytes()).payload(payload);
-        if let Some(h) = headers {
-            rec = rec.headers(h.clone());
+    keys: &[String],
+    with_headers: bool,
+) -> Phase {
+    let p: ThreadedProducer<Counting> = settings
+        .producer_config()
+        .create_with_context(Counting::default())
+        .expect("raw producer");
+    // Connect, fetch metadata and the producer id outside the timed part,
+    // as the typed run does with its warm-up send.
+    p.send(BaseRecord::to(topic).key("warm-up").payload(payload))
+        .map_err(|(e, _)| e)
+        .expect("warm-up send");
+    p.flush(Duration::from_secs(30)).expect("warm-up flush");
+    let warm = p.context().acked.swap(0, Ordering::Relaxed);
+    assert_eq!(warm, 1, "warm-up record not acknowledged");
+    let start = Mark::now();
+    for k in keys {
+        let mut rec = BaseRecord::to(topic).key(k.as_str()).payload(payload);
+        if with_headers {
+            rec = rec.headers(typed_headers());
         }
         loop {
-            match p.send_result(rec) {
-                Ok(f) => break pending.push(f),
+            match p.send(rec) {
+                Ok(()) => break,
                 Err((_, back)) => {
+                    // Queue full: let the polling thread drain deliveries.
                     rec = back;
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    std::thread::sleep(Duration::from_millis(1));
                 }
             }
         }
     }
-    for f in pending {
-        f.await.unwrap().unwrap();
-    }
-    n as f64 / t.elapsed().as_secs_f64()
+    p.flush(Duration::from_secs(60)).expect("flush");
+    let end = Mark::now();
+    let ctx = p.context();
+    assert_eq!(
+        ctx.failed.load(Ordering::Relaxed),
+        0,
+        "raw deliveries failed"
+    );
+    assert_eq!(ctx.acked.load(Ordering::Relaxed), keys.len() as u64);
+    Phase::between(start, start, end, keys.len())
 }
 
-/// Typed producer: encodes every value (JSON or Avro) and adds the headers.
-async fn typed_produce(settings: &ClientSettings, topic: &Topic<Events>, n: usize) -> f64 {
-    let p = TdaProducer::new(settings).unwrap();
-    let values: Vec<_> = (0..n as u64).map(one_kb_event).collect();
-    let keys: Vec<String> = (0..n).map(|i| format!("k{}", i % 64)).collect();
+/// Typed producer: encodes every value and adds the standard headers.
+async fn typed_produce(
+    settings: &ClientSettings,
+    topic: &Topic<Events>,
+    keys: &[String],
+    values: &[SystemEvent],
+) -> Phase {
+    let p = TdaProducer::new(settings).expect("typed producer");
     // Warm the schema cache outside the timed part (one registry call).
-    p.send(topic, &keys[0], &values[0]).await.unwrap();
-    let t = Instant::now();
-    let mut pending = Vec::with_capacity(n);
+    p.send(topic, &keys[0], &values[0])
+        .await
+        .expect("warm-up send");
+    let start = Mark::now();
+    let mut pending = Vec::with_capacity(keys.len());
     let opts = SendOptions::default();
-    for (k, v) in keys.iter().zip(&values) {
-        pending.push(p.enqueue(topic, k, v, &opts).await.unwrap());
+    for (k, v) in keys.iter().zip(values) {
+        pending.push(p.enqueue(topic, k, v, &opts).await.expect("enqueue"));
     }
     for f in pending {
-        f.await.unwrap();
+        f.await.expect("delivery");
     }
-    n as f64 / t.elapsed().as_secs_f64()
+    let end = Mark::now();
+    Phase::between(start, start, end, keys.len())
 }
 
-async fn raw_consume(settings: &ClientSettings, topic: &str, n: usize) -> f64 {
-    let c: StreamConsumer = settings
-        .consumer_config(&format!("bench-raw-{}", rand_seed()))
-        .create()
-        .unwrap();
-    c.subscribe(&[topic]).unwrap();
-    let first = c
-        .recv()
-        .await
-        .unwrap()
-        .payload()
-        .map(<[u8]>::len)
-        .unwrap_or(0);
-    let t = Instant::now();
-    let mut bytes = first;
-    for _ in 1..n {
-        bytes += c
-            .recv()
-            .await
-            .unwrap()
-            .payload()
-            .map(<[u8]>::len)
-            .unwrap_or(0);
-    }
-    assert!(bytes > 0);
-    (n - 1) as f64 / t.elapsed().as_secs_f64()
-}
-
-/// Raw StreamConsumer doing the same work by hand: decode the Avro datum
-/// with a prepared apache-avro reader and store the offset.
-async fn raw_consume_decode(settings: &ClientSettings, topic: &str, n: usize) -> f64 {
-    use apache_avro::reader::datum::GenericDatumReader;
-    use tda_kafka_client::model::SystemEvent;
-    use tda_kafka_client::TdaMessage;
+/// A prepared Avro reader for `SystemEvent` datums.
+fn avro_reader() -> apache_avro::reader::datum::GenericDatumReader<'static> {
     let schema = SystemEvent::avro_schema();
-    let reader = GenericDatumReader::builder(schema)
+    apache_avro::reader::datum::GenericDatumReader::builder(schema)
         .reader_schema(schema)
         .build()
-        .unwrap();
+        .expect("avro reader")
+}
+
+/// Decodes a Confluent-framed `SystemEvent` the way a careful hand-written
+/// consumer would: skip the 5-byte frame, read the datum, deserialize.
+fn raw_decode(
+    reader: &apache_avro::reader::datum::GenericDatumReader<'_>,
+    payload: &[u8],
+) -> SystemEvent {
+    let v = reader.read_value(&mut &payload[5..]).expect("datum");
+    apache_avro::from_value(&v).expect("SystemEvent")
+}
+
+/// Raw `StreamConsumer`: recv, decode, store the offset; commit every second.
+async fn raw_stream_consume(settings: &ClientSettings, topic: &str, n: usize) -> Phase {
+    let reader = avro_reader();
+    let created = Mark::now();
     let c: StreamConsumer = settings
-        .consumer_config(&format!("bench-rawd-{}", rand_seed()))
+        .consumer_config(&format!("bench-raws-{}", unique_suffix()))
         .create()
-        .unwrap();
-    c.subscribe(&[topic]).unwrap();
-    let mut t = None;
-    for i in 0..n {
-        let m = c.recv().await.unwrap();
-        if i == 0 {
-            t = Some(Instant::now());
+        .expect("raw consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    let mut first = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut seen = 0;
+    while seen < n {
+        tokio::select! {
+            biased;
+            _ = tick.tick() => { let _ = c.commit_consumer_state(CommitMode::Async); }
+            m = c.recv() => {
+                let m = m.expect("recv");
+                first.get_or_insert_with(Mark::now);
+                let e = raw_decode(&reader, m.payload().expect("payload"));
+                assert!(!e.message.is_empty());
+                c.store_offset_from_message(&m).expect("store");
+                seen += 1;
+            }
         }
-        let v = reader.read_value(&mut &m.payload().unwrap()[5..]).unwrap();
-        let e: SystemEvent = apache_avro::from_value(&v).unwrap();
-        assert!(!e.message.is_empty());
-        c.store_offset_from_message(&m).unwrap();
     }
-    (n - 1) as f64 / t.unwrap().elapsed().as_secs_f64()
+    let end = Mark::now();
+    let _ = c.commit_consumer_state(CommitMode::Sync);
+    Phase::between(first.expect("first record"), created, end, n - 1)
 }
 
-fn rand_seed() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
+/// Raw `BaseConsumer` polled in a plain thread: the same work, no async.
+fn raw_base_consume(settings: &ClientSettings, topic: &str, n: usize) -> Phase {
+    let reader = avro_reader();
+    let created = Mark::now();
+    let c: BaseConsumer = settings
+        .consumer_config(&format!("bench-rawb-{}", unique_suffix()))
+        .create()
+        .expect("raw consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    let mut first = None;
+    let mut last_commit = std::time::Instant::now();
+    let mut seen = 0;
+    while seen < n {
+        let Some(m) = c.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let m = m.expect("poll");
+        first.get_or_insert_with(Mark::now);
+        let e = raw_decode(&reader, m.payload().expect("payload"));
+        assert!(!e.message.is_empty());
+        c.store_offset_from_message(&m).expect("store");
+        seen += 1;
+        if last_commit.elapsed() >= Duration::from_secs(1) {
+            let _ = c.commit_consumer_state(CommitMode::Async);
+            last_commit = std::time::Instant::now();
+        }
+    }
+    let end = Mark::now();
+    let _ = c.commit_consumer_state(CommitMode::Sync);
+    Phase::between(first.expect("first record"), created, end, n - 1)
 }
 
+/// `TdaConsumer::run` with `concurrency`, a handler that checks and counts.
 async fn typed_consume(
     settings: &ClientSettings,
     topic: &Topic<Events>,
     n: usize,
     concurrency: usize,
-) -> f64 {
+) -> Phase {
+    let created = Mark::now();
     let c = TdaConsumer::new(
         settings,
         topic.clone(),
-        ConsumerOptions::new(format!("bench-typed-{}", rand_seed())).with_concurrency(concurrency),
+        ConsumerOptions::new(format!("bench-typed-{}", unique_suffix()))
+            .with_concurrency(concurrency),
     )
-    .unwrap();
+    .expect("typed consumer");
     let token = CancellationToken::new();
     let count = Arc::new(AtomicUsize::new(0));
-    let start = Arc::new(std::sync::Mutex::new(None::<Instant>));
-    let (t2, c2, s2) = (token.clone(), count.clone(), start.clone());
+    let marks = Arc::new(Mutex::new((None::<Mark>, None::<Mark>)));
+    let (t2, c2, m2) = (token.clone(), count.clone(), marks.clone());
     let stats = c
         .run(
             move |r: Received<Events>| {
-                let (t2, c2, s2) = (t2.clone(), c2.clone(), s2.clone());
-                async move {
-                    assert!(!r.value.message.is_empty());
-                    let seen = c2.fetch_add(1, Ordering::SeqCst) + 1;
-                    if seen == 1 {
-                        *s2.lock().unwrap() = Some(Instant::now());
-                    }
-                    if seen >= n {
-                        t2.cancel();
-                    }
-                    Ok(())
+                assert!(!r.value.message.is_empty());
+                let seen = c2.fetch_add(1, Ordering::Relaxed) + 1;
+                if seen == 1 {
+                    m2.lock().expect("marks").0 = Some(Mark::now());
                 }
+                if seen == n {
+                    m2.lock().expect("marks").1 = Some(Mark::now());
+                    t2.cancel();
+                }
+                std::future::ready(Ok(()))
             },
             token,
         )
         .await
-        .unwrap();
-    let elapsed = start.lock().unwrap().unwrap().elapsed();
+        .expect("typed run");
     assert!(stats.processed as usize >= n);
-    (n - 1) as f64 / elapsed.as_secs_f64()
+    let (first, end) = *marks.lock().expect("marks");
+    Phase::between(first.expect("first"), created, end.expect("end"), n - 1)
 }
 
 /// Warm typed Avro encode vs bare apache-avro datum encoding, interleaved in
@@ -207,43 +301,41 @@ async fn typed_consume(
 /// is compared (`client-throughput codec`).
 async fn codec_ratio() {
     use apache_avro::writer::datum::GenericDatumWriter;
-    use tda_kafka_client::model::SystemEvent;
-    use tda_kafka_client::TdaMessage;
     const BATCH: u32 = 2_000;
-    let registry = tda_kafka_client::RegistryClient::new(registry_url()).unwrap();
-    let topic = format!("bench-ratio-{}", rand_seed());
+    let registry = tda_kafka_client::RegistryClient::new(registry_url()).expect("registry");
+    let topic = format!("bench-ratio-{}", unique_suffix());
     let event = one_kb_event(7);
-    registry.encode(&topic, &event).await.unwrap();
+    registry.encode(&topic, &event).await.expect("register");
     let writer = GenericDatumWriter::builder(SystemEvent::avro_schema())
         .build()
-        .unwrap();
+        .expect("writer");
     let (mut typed, mut bare, mut presized) = (f64::MAX, f64::MAX, f64::MAX);
     for _ in 0..300 {
-        let t = Instant::now();
+        let t = std::time::Instant::now();
         for _ in 0..BATCH {
             std::hint::black_box(
                 registry
                     .encode(&topic, std::hint::black_box(&event))
                     .await
-                    .unwrap(),
+                    .expect("encode"),
             );
         }
         typed = typed.min(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
-        let t = Instant::now();
+        let t = std::time::Instant::now();
         for _ in 0..BATCH {
             std::hint::black_box(
                 writer
                     .write_ser_to_vec(std::hint::black_box(&event))
-                    .unwrap(),
+                    .expect("encode"),
             );
         }
         bare = bare.min(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
-        let t = Instant::now();
+        let t = std::time::Instant::now();
         for _ in 0..BATCH {
             let mut buf = Vec::with_capacity(256);
             writer
                 .write_ser(&mut buf, std::hint::black_box(&event))
-                .unwrap();
+                .expect("encode");
             std::hint::black_box(buf);
         }
         presized = presized.min(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
@@ -259,32 +351,46 @@ async fn codec_ratio() {
     );
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+/// Per-variant phases over the rounds.
+#[derive(Default)]
+struct Series(Vec<(&'static str, Vec<Phase>)>);
 
-fn best(v: &[f64]) -> f64 {
-    v.iter().copied().fold(0.0, f64::max)
-}
-
-fn report(what: &str, raw: &[f64], typed: &[(&str, &[f64])]) {
-    let mut line = format!(
-        "{what}: raw median {:.0}/s best {:.0}/s",
-        median(raw),
-        best(raw)
-    );
-    for (name, v) in typed {
-        line += &format!(
-            " | {name} median {:.0}/s ({:.2}x) best {:.0}/s ({:.2}x)",
-            median(v),
-            median(v) / median(raw),
-            best(v),
-            best(v) / best(raw)
-        );
+impl Series {
+    fn push(&mut self, name: &'static str, p: Phase) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(p),
+            None => self.0.push((name, vec![p])),
+        }
     }
-    println!("{line}");
+
+    fn medians(&self, name: &str) -> (f64, f64) {
+        let v = &self.0.iter().find(|(n, _)| *n == name).expect(name).1;
+        let rate: Vec<f64> = v.iter().map(|p| p.rate).collect();
+        let cpu: Vec<f64> = v.iter().map(|p| p.cpu_us).collect();
+        (median(&rate), median(&cpu))
+    }
+
+    /// One line per typed variant: median rate and CPU, ratios to `base`.
+    fn report(&self, what: &str, base: &str, others: &[&str]) {
+        let (br, bc) = self.medians(base);
+        println!("{what}: {base} median {br:.0}/s, {bc:.2} CPU-us/record");
+        for o in others {
+            let (r, c) = self.medians(o);
+            println!(
+                "  {o}: median {r:.0}/s ({:.2}x {base}), {c:.2} CPU-us/record ({:.2}x {base})",
+                r / br,
+                c / bc
+            );
+        }
+    }
+}
+
+fn round_line(what: &str, round: usize, phases: &[(&str, Phase)]) {
+    let parts: Vec<String> = phases
+        .iter()
+        .map(|(n, p)| format!("{n} {:.0}/s {:.2}us", p.rate, p.cpu_us))
+        .collect();
+    println!("{what} round {round}: {}", parts.join(" | "));
 }
 
 #[tokio::main]
@@ -293,111 +399,112 @@ async fn main() {
     if args.get(1).map(String::as_str) == Some("codec") {
         return codec_ratio().await;
     }
-    let n: usize = args.get(1).map(|s| s.parse().unwrap()).unwrap_or(50_000);
-    let rounds: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(3);
-    let json = ClientSettings::new(bootstrap()).with_service_name("bench");
-    let avro = json.clone().with_avro(registry_url()).unwrap();
-    let registry = avro.codec().registry().unwrap().clone();
-    let id = rand_seed();
-
+    let arg = |i: usize, default: usize| {
+        args.get(i)
+            .map(|s| s.parse().expect("a number"))
+            .unwrap_or(default)
+    };
+    let (n, rounds, rf) = (arg(1, 50_000), arg(2, 5), arg(3, 1) as i32);
+    let settings = ClientSettings::new(bootstrap())
+        .with_service_name("bench")
+        .with_avro(registry_url())
+        .expect("registry client");
+    let registry = settings.codec().registry().expect("avro").clone();
+    let id = unique_suffix();
     let raw_topic = format!("bench-raw-{id}");
-    let json_topic = Topic::<Events>::named(format!("bench-json-{id}"));
-    let avro_topic = Topic::<Events>::named(format!("bench-avro-{id}"));
-    for t in [
-        &raw_topic,
-        &json_topic.name().to_owned(),
-        &avro_topic.name().to_owned(),
-    ] {
-        create_topic(t).await;
+    let typed_topic = Topic::<Events>::named(format!("bench-typed-{id}"));
+    for t in [raw_topic.as_str(), typed_topic.name()] {
+        create_topic(t, 3, rf, rf.min(2)).await;
     }
-    let payload = avro
+    let payload = settings
         .codec()
-        .encode(avro_topic.name(), &one_kb_event(0))
+        .encode(typed_topic.name(), &one_kb_event(0))
         .await
-        .unwrap();
+        .expect("encode");
+    let keys: Vec<String> = (0..n).map(|i| format!("k{}", i % 64)).collect();
+    let values: Vec<SystemEvent> = (0..n as u64).map(one_kb_event).collect();
     println!(
-        "value size: avro {} bytes, json {} bytes",
+        "setup: brokers {}, topics RF {rf} (min.insync.replicas {}), 3 partitions, value {} bytes Avro, {n} records per phase, {rounds} rounds, load average at start {}",
+        bootstrap().split(',').count(),
+        rf.min(2),
         payload.len(),
-        json.codec()
-            .encode("x", &one_kb_event(0))
-            .await
-            .unwrap()
-            .len()
+        load_average()
     );
 
-    // The standard headers the typed producer adds, pre-built once.
-    let headers = tda_kafka_client::StandardHeaders {
-        message_id: tda_kafka_client::headers::new_message_id(),
-        correlation_id: None,
-        content_type: tda_kafka_client::headers::CONTENT_TYPE_AVRO.into(),
-        schema_version: 1,
-        produced_at_ms: 1_700_000_000_000,
-    }
-    .to_kafka(&[]);
-    let (mut raw, mut rawh, mut tj, mut ta) = (vec![], vec![], vec![], vec![]);
+    let mut prod = Series::default();
     for round in 0..rounds {
-        // Alternate the order so no variant always runs first.
-        let (r, h, j, a) = if round % 2 == 0 {
-            let r = raw_produce(&json, &raw_topic, &payload, None, n).await;
-            let h = raw_produce(&json, &raw_topic, &payload, Some(&headers), n).await;
-            let a = typed_produce(&avro, &avro_topic, n).await;
-            let j = typed_produce(&json, &json_topic, n).await;
-            (r, h, j, a)
+        let mut phases = Vec::new();
+        let order: [u8; 3] = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
+        for v in order {
+            let (name, p) = match v {
+                0 => (
+                    "raw",
+                    raw_produce(&settings, &raw_topic, &payload, &keys, false),
+                ),
+                1 => (
+                    "raw+headers",
+                    raw_produce(&settings, &raw_topic, &payload, &keys, true),
+                ),
+                _ => (
+                    "typed",
+                    typed_produce(&settings, &typed_topic, &keys, &values).await,
+                ),
+            };
+            prod.push(name, p);
+            phases.push((name, p));
+        }
+        round_line("produce", round, &phases);
+    }
+
+    let mut cons = Series::default();
+    for round in 0..rounds {
+        let mut phases = Vec::new();
+        let order: [u8; 4] = if round % 2 == 0 {
+            [0, 1, 2, 3]
         } else {
-            let j = typed_produce(&json, &json_topic, n).await;
-            let a = typed_produce(&avro, &avro_topic, n).await;
-            let h = raw_produce(&json, &raw_topic, &payload, Some(&headers), n).await;
-            let r = raw_produce(&json, &raw_topic, &payload, None, n).await;
-            (r, h, j, a)
+            [3, 2, 1, 0]
         };
-        println!(
-            "produce round {round}: raw {r:.0}/s, raw+headers {h:.0}/s, typed json {j:.0}/s, typed avro {a:.0}/s"
-        );
-        raw.push(r);
-        rawh.push(h);
-        tj.push(j);
-        ta.push(a);
+        for v in order {
+            let (name, p) = match v {
+                0 => (
+                    "raw stream",
+                    raw_stream_consume(&settings, typed_topic.name(), n).await,
+                ),
+                1 => {
+                    let s = settings.clone();
+                    let t = typed_topic.name().to_owned();
+                    let p = tokio::task::spawn_blocking(move || raw_base_consume(&s, &t, n))
+                        .await
+                        .expect("raw base thread");
+                    ("raw base", p)
+                }
+                2 => (
+                    "typed c1",
+                    typed_consume(&settings, &typed_topic, n, 1).await,
+                ),
+                _ => (
+                    "typed c3",
+                    typed_consume(&settings, &typed_topic, n, 3).await,
+                ),
+            };
+            cons.push(name, p);
+            phases.push((name, p));
+        }
+        round_line("consume", round, &phases);
     }
-    report(
-        "PRODUCE vs raw",
-        &raw,
-        &[("typed json", &tj), ("typed avro", &ta)],
-    );
-    report(
-        "PRODUCE vs raw+headers",
-        &rawh,
-        &[("typed json", &tj), ("typed avro", &ta)],
-    );
 
-    let (mut craw, mut crd, mut cj, mut ca, mut ci) = (vec![], vec![], vec![], vec![], vec![]);
-    for round in 0..rounds {
-        let r = raw_consume(&json, &raw_topic, n).await;
-        let d = raw_consume_decode(&json, &raw_topic, n).await;
-        let j = typed_consume(&json, &json_topic, n, 3).await;
-        let a = typed_consume(&avro, &avro_topic, n, 3).await;
-        let i = typed_consume(&avro, &avro_topic, n, 1).await;
-        println!(
-            "consume round {round}: raw recv {r:.0}/s, raw recv+decode+store {d:.0}/s, typed json {j:.0}/s, typed avro {a:.0}/s, typed avro inline (concurrency 1) {i:.0}/s"
-        );
-        craw.push(r);
-        crd.push(d);
-        cj.push(j);
-        ca.push(a);
-        ci.push(i);
-    }
-    report(
-        "CONSUME vs raw recv",
-        &craw,
-        &[("typed json", &cj), ("typed avro", &ca)],
+    prod.report("PRODUCE", "raw", &["raw+headers", "typed"]);
+    prod.report("PRODUCE", "raw+headers", &["typed"]);
+    cons.report(
+        "CONSUME",
+        "raw stream",
+        &["raw base", "typed c1", "typed c3"],
     );
-    report(
-        "CONSUME vs raw recv+decode+store",
-        &crd,
-        &[("typed avro", &ca), ("typed avro inline", &ci)],
-    );
+    cons.report("CONSUME", "raw base", &["typed c1", "typed c3"]);
     println!(
-        "registry HTTP calls in this process: {} (subjects registered: 1, {}-value)",
+        "registry HTTP calls in this process: {} (one registration, {}-value); load average at end {}",
         registry.http_requests(),
-        avro_topic.name()
+        typed_topic.name(),
+        load_average()
     );
 }

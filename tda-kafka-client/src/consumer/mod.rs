@@ -185,10 +185,14 @@ impl<T: TdaTopic> TdaConsumer<T> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut transient = 0u32;
         let error_backoff = RetryPolicy::new(0, Duration::from_millis(100), Duration::from_secs(5));
+        // One cancellation future for the whole run: a new one per record
+        // would register and unregister a waiter (two locks) every time.
+        let stopped = stop.cancelled();
+        tokio::pin!(stopped);
         loop {
             tokio::select! {
                 biased;
-                _ = stop.cancelled() => break,
+                _ = &mut stopped => break,
                 _ = tick.tick() => commit_async(&self.consumer),
                 m = self.consumer.recv() => {
                     let msg = match m {
@@ -214,13 +218,12 @@ impl<T: TdaTopic> TdaConsumer<T> {
                     };
                     let partition = msg.partition();
                     let generation = self.generations.get(partition);
-                    let owned: OwnedMessage = msg.detach();
-                    drop(msg);
                     if inline {
-                        // One record at a time: handle it here, no hand-off.
-                        match process(&shared, &owned).await {
+                        // One record at a time: handle it here, borrowed
+                        // from librdkafka: no hand-off, no copy.
+                        match process(&shared, &msg).await {
                             Outcome::Done => {
-                                shared.store(partition, owned.offset(), generation);
+                                shared.store_message(&msg, generation);
                                 continue;
                             }
                             Outcome::Abandoned => break,
@@ -230,13 +233,15 @@ impl<T: TdaTopic> TdaConsumer<T> {
                             }
                         }
                     }
+                    let owned: OwnedMessage = msg.detach();
+                    drop(msg);
                     let (tx, _) = workers.entry(partition).or_insert_with(|| {
                         let (tx, rx) = mpsc::channel(256);
                         let handle = tokio::spawn(worker(shared.clone(), partition, rx));
                         (tx, handle)
                     });
                     let sent = tokio::select! {
-                        _ = stop.cancelled() => break,
+                        _ = &mut stopped => break,
                         r = tx.send((owned, generation)) => r,
                     };
                     if sent.is_err() {
@@ -246,6 +251,13 @@ impl<T: TdaTopic> TdaConsumer<T> {
                             if let Err(e) = handle.await {
                                 shared.fail(join_error(&shared.topic, partition, e));
                             }
+                        }
+                        if stop.is_cancelled() {
+                            // A worker stops cleanly only on shutdown (or
+                            // after recording its failure, which cancels
+                            // too): a send that lost the race with the
+                            // shutdown is not a failure of its own.
+                            break;
                         }
                         shared.fail(ClientError::WorkerFailed {
                             topic: shared.topic.clone(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::FutureExt as _;
 use rdkafka::consumer::Consumer;
-use rdkafka::message::OwnedMessage;
+use rdkafka::message::{BorrowedMessage, OwnedMessage};
 use rdkafka::Message;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -145,7 +145,7 @@ pub(super) async fn backoff(stop: &CancellationToken, d: Duration) -> bool {
     }
 }
 
-async fn decode<T: TdaTopic>(codec: &Codec, msg: &OwnedMessage) -> Result<Received<T>> {
+async fn decode<T: TdaTopic, M: Message>(codec: &Codec, msg: &M) -> Result<Received<T>> {
     let key = msg.key().map(T::Key::from_key_bytes).transpose()?;
     let value = codec
         .decode::<T::Value>(msg.payload().unwrap_or_default())
@@ -160,7 +160,7 @@ async fn decode<T: TdaTopic>(codec: &Codec, msg: &OwnedMessage) -> Result<Receiv
     })
 }
 
-fn exhausted(msg: &OwnedMessage, what: &'static str, attempts: u32, e: ClientError) -> Outcome {
+fn exhausted<M: Message>(msg: &M, what: &'static str, attempts: u32, e: ClientError) -> Outcome {
     Outcome::Failed(ClientError::RetriesExhausted {
         what,
         topic: msg.topic().to_owned(),
@@ -171,16 +171,19 @@ fn exhausted(msg: &OwnedMessage, what: &'static str, attempts: u32, e: ClientErr
     })
 }
 
-pub(super) async fn process<T, H, Fut>(shared: &Shared<T, H>, msg: &OwnedMessage) -> Outcome
+/// Handles one record: borrowed from librdkafka when the dispatcher handles
+/// it inline (no copy), owned when it went to a partition worker.
+pub(super) async fn process<T, H, Fut, M>(shared: &Shared<T, H>, msg: &M) -> Outcome
 where
     T: TdaTopic,
+    M: Message + Sync,
     H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
 {
     let mut attempt = 0u32;
     let mut decode_attempt = 0u32;
     loop {
-        let received = match decode::<T>(&shared.codec, msg).await {
+        let received = match decode::<T, M>(&shared.codec, msg).await {
             Ok(r) => r,
             Err(e) => match e.poison_kind() {
                 Some(kind) => return dead_letter(shared, msg, kind.as_str(), &e.to_string()).await,
@@ -247,9 +250,9 @@ where
 /// Writes the record to the dead-letter topic; retries (bounded by the
 /// dead-letter policy) until it is acknowledged, since the offset must not
 /// be committed before.
-async fn dead_letter<T: TdaTopic, H>(
+async fn dead_letter<T: TdaTopic, H, M: Message + Sync>(
     shared: &Shared<T, H>,
-    msg: &OwnedMessage,
+    msg: &M,
     kind: &str,
     message: &str,
 ) -> Outcome {
@@ -330,6 +333,16 @@ impl<T: TdaTopic, H> Shared<T, H> {
         if self.generations.get(partition) == generation {
             if let Err(e) = self.consumer.store_offset(&self.topic, partition, offset) {
                 tracing::warn!(error = %e, partition, offset, "offset not stored");
+            }
+        }
+    }
+
+    /// Like [`store`](Self::store) for a record still borrowed from
+    /// librdkafka (no topic look-up).
+    pub(super) fn store_message(&self, msg: &BorrowedMessage<'_>, generation: u64) {
+        if self.generations.get(msg.partition()) == generation {
+            if let Err(e) = self.consumer.store_offset_from_message(msg) {
+                tracing::warn!(error = %e, partition = msg.partition(), offset = msg.offset(), "offset not stored");
             }
         }
     }

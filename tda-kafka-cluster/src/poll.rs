@@ -150,10 +150,9 @@ mod tests {
         assert!(matches!(e, ClusterError::StillRunning { .. }));
         cancel.cancel();
         let e = wait(&cancel, Duration::from_secs(5))
-            .until(
-                std::future::pending::<Attempt<()>>,
-                |_, p| ClusterError::StillRunning { members: vec![p] },
-            )
+            .until(std::future::pending::<Attempt<()>>, |_, p| {
+                ClusterError::StillRunning { members: vec![p] }
+            })
             .await
             .unwrap_err();
         assert!(e.is_interrupted());

@@ -37,6 +37,12 @@ pub fn cache_root() -> PathBuf {
     home_dir().join(".cache").join("tda-kafka")
 }
 
+/// Where the class-data sharing archives of the local stack's JVMs live:
+/// `<cache root>/cds`, next to the distributions they are built from.
+pub fn cds_dir() -> PathBuf {
+    cache_root().join("cds")
+}
+
 /// The user data directory: `$XDG_DATA_HOME/tda-kafka` or `~/.local/share/tda-kafka`.
 pub fn data_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
@@ -59,6 +65,9 @@ pub struct Java {
     pub path: PathBuf,
     /// Its major version.
     pub major: u32,
+    /// What `java -version` printed (trimmed): it names the exact build, so
+    /// class-data archives are keyed on it.
+    pub version: String,
 }
 
 impl Java {
@@ -97,7 +106,11 @@ impl Java {
                 version_line: line,
             });
         }
-        Ok(Self { path, major })
+        Ok(Self {
+            path,
+            major,
+            version: text.trim().to_owned(),
+        })
     }
 }
 

@@ -3,15 +3,22 @@
 //! Measures, on this machine, the time from `start` of a stopped cluster
 //! whose data is present (storage formatted, no topics or registry) until it
 //! is ready (all brokers registered, produce/consume round trip), for 3
-//! brokers and for 1 broker: median of 5 runs each, and their ratio. Also the
-//! peak resident memory (VmHWM) of every broker JVM.
+//! brokers and for 1 broker, each with plain JVMs (`JvmTuning::off()`: the
+//! configured flags only) and tuned JVMs (class-data sharing archive plus
+//! C1-only JIT, the development default), the two modes alternating run by
+//! run so that both see the same machine load. Reported per size and mode:
+//! median of N runs, the CPU seconds the broker JVMs used until ready (all
+//! of them and per JVM), peak RSS (VmHWM) per JVM, the 1-minute load
+//! average during the runs, and the ratios 3/1 and tuned/plain.
 //!
-//! Run: `cargo run --release -p tda-kafka-benches --bin startup [-- RUNS]`.
-//! Uses ports 24092-24094 / 24192-24194 and heaps of `-Xmx512m`.
+//! Run: `cargo run --release -p tda-kafka-benches --bin startup [-- RUNS]`
+//! (default 5). Uses ports 24092-24094 / 24192-24194, heaps of `-Xmx512m`,
+//! and its own archive directory in a temporary directory (the first,
+//! unmeasured start builds the archive, as a user's first start does).
 
 use std::time::{Duration, Instant};
 
-use tda_kafka_cluster::local::LocalProvider;
+use tda_kafka_cluster::local::{JvmTuning, LocalProvider};
 use tda_kafka_cluster::{ClusterProvider, NoProgress, StartOptions, StopOptions};
 use tda_kafka_config::ClusterConfig;
 use tokio_util::sync::CancellationToken;
@@ -49,22 +56,55 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
+/// The 1-minute load average.
+fn load1() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-struct Result {
-    brokers: u16,
-    runs: Vec<Duration>,
-    peak_rss: Vec<f64>,
-    /// CPU seconds all broker JVMs used until ready, per run.
+/// The runs of one cluster size in one mode.
+#[derive(Default)]
+struct Series {
+    secs: Vec<f64>,
+    /// CPU seconds of all broker JVMs until ready, per run.
     cpu: Vec<f64>,
+    peak_rss: Vec<f64>,
+    load: Vec<f64>,
 }
 
-async fn measure(brokers: u16, runs: usize) -> Result {
+impl Series {
+    fn line(&self, brokers: u16, mode: &str) -> String {
+        let runs: Vec<String> = self.secs.iter().map(|s| format!("{s:.2}")).collect();
+        let rss: Vec<String> = self.peak_rss.iter().map(|m| format!("{m:.0}")).collect();
+        let cpu = median(&self.cpu);
+        format!(
+            "  {brokers} broker(s), {mode:5}: median {:.2} s (runs: {} s), CPU until ready {cpu:.2} s = {:.2} s per broker JVM, peak RSS {} MiB, load {:.1}-{:.1}",
+            median(&self.secs),
+            runs.join(", "),
+            cpu / f64::from(brokers),
+            rss.join("/"),
+            self.load.iter().copied().fold(f64::INFINITY, f64::min),
+            self.load.iter().copied().fold(0.0, f64::max),
+        )
+    }
+}
+
+/// Both modes of one cluster size: `[plain, tuned]`.
+async fn measure(brokers: u16, runs: usize, archives: &std::path::Path) -> [Series; 2] {
     let dir = tempfile::tempdir().expect("temp dir");
-    let provider = LocalProvider::new(dir.path().join("cluster"));
+    let data = dir.path().join("cluster");
+    let providers = [
+        LocalProvider::new(&data).with_jvm_tuning(JvmTuning::off()),
+        LocalProvider::new(&data).with_jvm_tuning(JvmTuning::with_archive_dir(archives)),
+    ];
     let cfg = config(brokers);
     let options = StartOptions {
         create_topics: false,
@@ -72,42 +112,59 @@ async fn measure(brokers: u16, runs: usize) -> Result {
         ..StartOptions::default()
     };
     let stop = StopOptions::default();
-    // First start formats the storage; not measured.
-    provider
-        .start(&cfg, &options, &NoProgress, CancellationToken::new())
-        .await
-        .expect("first start");
-    provider.stop(&stop, &NoProgress).await.expect("stop");
-    let mut times = Vec::new();
-    let mut peak = vec![0.0_f64; usize::from(brokers)];
-    let mut cpu = Vec::new();
-    for i in 0..runs {
-        let t = Instant::now();
-        let report = provider
-            .start(&cfg, &options, &NoProgress, CancellationToken::new())
-            .await
-            .expect("start");
-        let elapsed = t.elapsed();
-        assert!(!report.formatted && !report.already_running);
-        let mut run_cpu = 0.0;
-        for n in &report.status.nodes {
-            if let Some(pid) = n.state.pid() {
-                run_cpu += cpu_secs(pid).unwrap_or(0.0);
-                let rss = peak_rss_mib(pid).unwrap_or(0.0);
-                let slot = &mut peak[usize::from(n.node_id) - 1];
-                *slot = slot.max(rss);
-            }
+    let start = |p: &LocalProvider| {
+        let (cfg, options) = (cfg.clone(), options.clone());
+        let p = p.clone();
+        async move {
+            p.start(&cfg, &options, &NoProgress, CancellationToken::new())
+                .await
+                .expect("start")
         }
-        eprintln!(
-            "{brokers} broker(s), run {}: ready after {:.2} s",
-            i + 1,
-            elapsed.as_secs_f64()
-        );
-        times.push(elapsed);
-        cpu.push(run_cpu);
-        provider.stop(&stop, &NoProgress).await.expect("stop");
+    };
+    // Not measured: the first start formats the storage and, without an
+    // archive, builds one at stop; the second promotes it.
+    for _ in 0..2 {
+        start(&providers[1]).await;
+        providers[1].stop(&stop, &NoProgress).await.expect("stop");
     }
-    provider
+    let mut series = [Series::default(), Series::default()];
+    for i in 0..runs {
+        for (mode, provider) in providers.iter().enumerate() {
+            let load = load1();
+            let t = Instant::now();
+            let report = start(provider).await;
+            let elapsed: Duration = t.elapsed();
+            assert!(!report.formatted && !report.already_running);
+            let s = &mut series[mode];
+            let mut cpu = 0.0;
+            for n in &report.status.nodes {
+                if let Some(pid) = n.state.pid() {
+                    cpu += cpu_secs(pid).unwrap_or(0.0);
+                    s.peak_rss.push(peak_rss_mib(pid).unwrap_or(0.0));
+                }
+            }
+            eprintln!(
+                "{brokers} broker(s), {}, run {}: ready after {:.2} s, CPU {cpu:.2} s, load {load:.1}",
+                ["plain", "tuned"][mode],
+                i + 1,
+                elapsed.as_secs_f64()
+            );
+            s.secs.push(elapsed.as_secs_f64());
+            s.cpu.push(cpu);
+            s.load.push(load);
+            provider.stop(&stop, &NoProgress).await.expect("stop");
+        }
+    }
+    for s in &mut series {
+        // Keep the highest peak per JVM slot over the runs.
+        let n = usize::from(brokers);
+        let mut peak = vec![0.0_f64; n];
+        for (i, m) in s.peak_rss.iter().enumerate() {
+            peak[i % n] = peak[i % n].max(*m);
+        }
+        s.peak_rss = peak;
+    }
+    providers[0]
         .stop(
             &StopOptions {
                 remove_data: true,
@@ -117,12 +174,7 @@ async fn measure(brokers: u16, runs: usize) -> Result {
         )
         .await
         .expect("cleanup");
-    Result {
-        brokers,
-        runs: times,
-        peak_rss: peak,
-        cpu,
-    }
+    series
 }
 
 #[tokio::main]
@@ -131,29 +183,29 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5);
-    let three = measure(3, runs).await;
-    let one = measure(1, runs).await;
-    println!("startup to ready (stopped cluster, data present), median of {runs}:");
-    for r in [&three, &one] {
-        let secs: Vec<String> = r
-            .runs
-            .iter()
-            .map(|d| format!("{:.2}", d.as_secs_f64()))
-            .collect();
-        let rss: Vec<String> = r.peak_rss.iter().map(|m| format!("{m:.0}")).collect();
-        let mut cpu = r.cpu.clone();
-        cpu.sort_by(f64::total_cmp);
-        println!(
-            "  {} broker(s): median {:.2} s  (runs: {} s)  peak RSS per broker JVM: {} MiB  CPU of all JVMs until ready (median): {:.1} s",
-            r.brokers,
-            median(r.runs.clone()).as_secs_f64(),
-            secs.join(", "),
-            rss.join(", "),
-            cpu[cpu.len() / 2]
-        );
-    }
-    let ratio = median(three.runs.clone()).as_secs_f64() / median(one.runs.clone()).as_secs_f64();
-    println!("  ratio 3 brokers / 1 broker: {ratio:.2} (goal: <= 1.5)");
+    let archives = tempfile::tempdir().expect("temp dir");
+    let [plain3, tuned3] = measure(3, runs, archives.path()).await;
+    let [plain1, tuned1] = measure(1, runs, archives.path()).await;
+    println!(
+        "startup to ready (stopped cluster, data present), median of {runs}, plain and tuned alternating:"
+    );
+    println!("{}", plain3.line(3, "plain"));
+    println!("{}", tuned3.line(3, "tuned"));
+    println!("{}", plain1.line(1, "plain"));
+    println!("{}", tuned1.line(1, "tuned"));
+    let ratio = |a: &Series, b: &Series| median(&a.secs) / median(&b.secs);
+    println!(
+        "  ratio 3 brokers / 1 broker: plain {:.2}, tuned {:.2} (goal: <= 1.5)",
+        ratio(&plain3, &plain1),
+        ratio(&tuned3, &tuned1)
+    );
+    println!(
+        "  tuned / plain wall time: 3 brokers {:.2}, 1 broker {:.2}; CPU per broker JVM tuned: {:.2} s (3) / {:.2} s (1) (goal: <= 1.5 s)",
+        ratio(&tuned3, &plain3),
+        ratio(&tuned1, &plain1),
+        median(&tuned3.cpu) / 3.0,
+        median(&tuned1.cpu)
+    );
     println!(
         "  machine: {} CPU(s), load average at the end: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

@@ -11,6 +11,7 @@
 //! ```
 
 mod console;
+mod jvm;
 mod logs;
 mod process;
 mod start;
@@ -29,6 +30,8 @@ use crate::{
 };
 use process::PidCheck;
 
+pub use jvm::{JvmTuning, TUNING_ENV};
+
 /// Logging configuration of every JVM of the stack.
 const LOG4J_FILE: &str = "log4j2.properties";
 
@@ -39,6 +42,7 @@ pub const REGISTRY_API: &str = "/apis/ccompat/v7";
 #[derive(Debug, Clone)]
 pub struct LocalProvider {
     data_dir: PathBuf,
+    jvm: JvmTuning,
 }
 
 /// A process this `start` call launched (stopped again if the start fails).
@@ -50,11 +54,24 @@ struct Launched {
 }
 
 impl LocalProvider {
-    /// A provider keeping everything under `data_dir`.
+    /// A provider keeping everything under `data_dir`, with the JVM tuning
+    /// of [`JvmTuning::from_env`].
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            jvm: JvmTuning::from_env(),
         }
+    }
+
+    /// The same provider with other JVM start-up tuning.
+    pub fn with_jvm_tuning(mut self, tuning: JvmTuning) -> Self {
+        self.jvm = tuning;
+        self
+    }
+
+    /// The JVM start-up tuning.
+    pub fn jvm_tuning(&self) -> &JvmTuning {
+        &self.jvm
     }
 
     /// `$XDG_DATA_HOME/tda-kafka/clusters/default` (or `~/.local/share/...`).

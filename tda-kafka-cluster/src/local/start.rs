@@ -9,6 +9,7 @@ use std::time::Instant;
 use tda_kafka_config::ClusterConfig;
 use tokio_util::sync::CancellationToken;
 
+use super::jvm::{self, StartFlags};
 use super::process::{self, PidCheck};
 use super::state::Stored;
 use super::{Launched, LocalProvider, LOG4J_FILE, REGISTRY_API};
@@ -78,7 +79,13 @@ struct Plan {
 }
 
 impl LocalProvider {
-    fn node_args(&self, config: &ClusterConfig, kafka: &KafkaDist, id: u16) -> Vec<String> {
+    fn node_args(
+        &self,
+        config: &ClusterConfig,
+        kafka: &KafkaDist,
+        id: u16,
+        tuning: Vec<String>,
+    ) -> Vec<String> {
         let mut args: Vec<String> = config
             .heap_flags()
             .split_whitespace()
@@ -90,6 +97,7 @@ impl LocalProvider {
                 .split_whitespace()
                 .map(String::from),
         );
+        args.extend(tuning);
         args.push("-Djava.awt.headless=true".into());
         args.push(format!(
             "-Dlog4j2.configurationFile={}",
@@ -124,11 +132,14 @@ impl LocalProvider {
         kafka: &KafkaDist,
         cluster_id: &str,
         ids: &[u16],
+        tuning: &[String],
     ) -> Result<()> {
         let mut children = Vec::new();
         for &id in ids {
             let child = std::process::Command::new(&java.path)
-                .args(["-Xmx256m", "-cp", &kafka.classpath()])
+                .arg(jvm::TOOL_HEAP)
+                .args(tuning)
+                .args(["-cp", &kafka.classpath()])
                 .arg(format!(
                     "-Dlog4j2.configurationFile={}",
                     self.data_dir.join(LOG4J_FILE).display()
@@ -331,6 +342,7 @@ impl LocalProvider {
         plan: &Plan,
         java: &Java,
         kafka: &KafkaDist,
+        flags: &StartFlags,
         progress: &dyn Progress,
     ) -> Result<bool> {
         let cluster_id = plan
@@ -362,7 +374,7 @@ impl LocalProvider {
         progress.report(ProgressEvent::Started {
             step: Step::FormatStorage,
         });
-        self.format_storage(java, kafka, &cluster_id, &to_format)?;
+        self.format_storage(java, kafka, &cluster_id, &to_format, &flags.storage_tool())?;
         progress.report(ProgressEvent::Finished {
             step: Step::FormatStorage,
             detail: format!("cluster id {cluster_id}, nodes {to_format:?}"),
@@ -396,7 +408,14 @@ impl LocalProvider {
             });
         }
         Self::check_ports(config, &plan, progress)?;
-        let formatted = self.prepare_nodes(config, &plan, &java, &kafka, progress)?;
+        let kafka_jvm = (!plan.to_start.is_empty()).then_some(&kafka);
+        let registry_jvm = registry_dist
+            .as_ref()
+            .filter(|_| plan.start_registry)
+            .map(|r| (r, REGISTRY_HEAP));
+        let mut flags =
+            StartFlags::prepare(&self.jvm, config, &java, kafka_jvm, registry_jvm, progress);
+        let formatted = self.prepare_nodes(config, &plan, &java, &kafka, &flags, progress)?;
         if cancel.is_cancelled() {
             return Err(ClusterError::interrupted());
         }
@@ -408,7 +427,7 @@ impl LocalProvider {
             let log = self.node_log(id);
             let pid = process::spawn_detached(
                 &java.path,
-                &self.node_args(config, &kafka, id),
+                &self.node_args(config, &kafka, id, flags.node()),
                 &self.node_dir(id),
                 &log,
             )?;
@@ -436,7 +455,7 @@ impl LocalProvider {
             crate::topics::ensure_requested(options.create_topics, config, progress).await?;
         let mut started_services = Vec::new();
         if let (true, Some(reg)) = (plan.start_registry, &registry_dist) {
-            self.start_registry(config, reg, &java, launched, &wait)
+            self.start_registry(config, reg, &java, flags.registry(), launched, &wait)
                 .await?;
             started_services.push(ServiceKind::SchemaRegistry);
         } else if !options.services.schema_registry {
@@ -471,6 +490,7 @@ impl LocalProvider {
         config: &ClusterConfig,
         reg: &RegistryDist,
         java: &Java,
+        tuning: Vec<String>,
         launched: &mut Vec<Launched>,
         wait: &Wait<'_>,
     ) -> Result<()> {
@@ -482,8 +502,9 @@ impl LocalProvider {
         let dir = self.registry_dir();
         std::fs::create_dir_all(dir.join("db")).map_err(ClusterError::io("cannot create", &dir))?;
         let log = self.registry_log();
-        let args = vec![
-            REGISTRY_HEAP.to_string(),
+        let mut args = vec![REGISTRY_HEAP.to_string()];
+        args.extend(tuning);
+        args.extend([
             self.marker(member),
             format!("-Dquarkus.http.port={port}"),
             format!("-Dquarkus.http.host={host}"),
@@ -493,7 +514,7 @@ impl LocalProvider {
             ),
             "-jar".into(),
             reg.runner_jar().display().to_string(),
-        ];
+        ]);
         let pid = process::spawn_detached(&java.path, &args, &dir, &log)?;
         launched.push(Launched {
             member,

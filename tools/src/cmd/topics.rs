@@ -5,93 +5,19 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use tda_kafka_admin::{
-    Admin, Backup, ConsumeOptions, CreateTopic, Plan, PlanAction, ProduceRequest, StartAt,
-};
-use tda_kafka_config::{ClusterConfig, Environment, TopicSpec};
+use tda_kafka_admin::{ConsumeOptions, CreateTopic, ProduceRequest, StartAt};
 
-use crate::cmd::config::ConfigArgs;
+mod conn;
+mod plan;
+
+pub use conn::{ArchArgs, ConnArgs};
+use plan::{apply, print_plan};
 
 use crate::exit::CheckFailed;
 use crate::output::{print_table, Format, OutputArgs};
-
-/// How to reach the cluster: `--bootstrap-server` wins over the configuration
-/// (profile, env file, process environment); the configuration's security
-/// settings are always used.
-#[derive(Debug, Clone, Args)]
-pub struct ConnArgs {
-    /// Bootstrap servers, `host:port[,host:port...]` (default: from the configuration).
-    #[arg(
-        long = "bootstrap-server",
-        short = 'b',
-        global = true,
-        env = "TDA_KAFKA_BOOTSTRAP"
-    )]
-    pub bootstrap_server: Option<String>,
-    /// Profile: development, staging or production.
-    #[arg(long, short = 'e', global = true)]
-    pub environment: Option<Environment>,
-    /// A kafka.env file to load [default: ./kafka.env when it exists].
-    #[arg(long = "env-file", global = true)]
-    pub env_file: Option<PathBuf>,
-    /// A YAML or JSON file that adds or overrides topics.
-    #[arg(long = "topics-file", global = true)]
-    pub topics_file: Option<PathBuf>,
-    /// Bound on every cluster call, in seconds.
-    #[arg(long, default_value_t = 10, global = true)]
-    pub timeout: u64,
-}
-
-impl ConnArgs {
-    /// The effective cluster configuration, loaded like every other command's.
-    pub fn config(&self) -> anyhow::Result<ClusterConfig> {
-        let args = ConfigArgs {
-            environment: self.environment,
-            env_file: self.env_file.clone(),
-            topics_file: self.topics_file.clone(),
-        };
-        Ok(args.load()?.config)
-    }
-
-    /// Connects an admin client.
-    pub async fn connect(&self) -> anyhow::Result<(Admin, ClusterConfig)> {
-        let cfg = self.config()?;
-        let mut props = cfg.client_properties();
-        if let Some(b) = &self.bootstrap_server {
-            props.set("bootstrap.servers", b);
-        }
-        let admin = Admin::connect(&props, Duration::from_secs(self.timeout.max(1))).await?;
-        Ok((admin, cfg))
-    }
-}
-
-/// Where the declarative commands take the architecture from.
-#[derive(Debug, Clone, Args)]
-pub struct ArchArgs {
-    /// A topics file or backup file (YAML/JSON); default: the configuration's
-    /// architecture (the five TDA topics plus TDA_TOPICS_FILE).
-    #[arg(long, short = 'f')]
-    pub file: Option<PathBuf>,
-    /// Plan deletion of topics that are not in the architecture.
-    #[arg(long)]
-    pub prune: bool,
-}
-
-impl ArchArgs {
-    fn specs(&self, cfg: &ClusterConfig) -> anyhow::Result<Vec<TopicSpec>> {
-        match &self.file {
-            Some(path) => {
-                let b = Backup::read(path)?;
-                Ok(b.topics.iter().map(|t| cfg.effective_topic(t)).collect())
-            }
-            None => Ok(cfg.effective_topics()),
-        }
-    }
-}
 
 /// `topics` subcommands.
 #[derive(Debug, Subcommand)]
@@ -583,87 +509,6 @@ pub async fn run(cmd: TopicsCommand, conn: ConnArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-async fn apply(
-    admin: &Admin,
-    cfg: &ClusterConfig,
-    specs: &[TopicSpec],
-    prune: bool,
-    dry_run: bool,
-    output: &OutputArgs,
-) -> anyhow::Result<()> {
-    let plan = admin.plan(specs, prune).await?;
-    if dry_run || plan.changes().next().is_none() {
-        output.print(&plan, print_plan)?;
-        if output.format == Format::Table {
-            println!(
-                "{}",
-                if dry_run {
-                    "dry run: nothing changed"
-                } else {
-                    "nothing to apply"
-                }
-            );
-        }
-        return Ok(());
-    }
-    let report = admin
-        .apply(specs, &plan, prune, cfg.delete_topic_enable)
-        .await?;
-    output.print(&report, |r| {
-        for o in &r.outcomes {
-            println!(
-                "{} {}{}",
-                if o.ok { "ok    " } else { "FAILED" },
-                o.action.describe(),
-                o.error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            );
-        }
-        let left: Vec<&PlanAction> = r.after.changes().collect();
-        if left.is_empty() {
-            println!("verified: the cluster matches the architecture");
-        } else {
-            println!("still different after apply:");
-            for a in left {
-                println!("  {}", a.describe());
-            }
-        }
-        for a in r.after.not_applicable() {
-            println!("{}", a.describe());
-        }
-    })?;
-    if !report.success() {
-        let failed = report.outcomes.iter().filter(|o| !o.ok).count();
-        bail!(
-            "apply incomplete: {failed} of {} action(s) failed, {} change(s) still pending",
-            report.outcomes.len(),
-            report.after.changes().count()
-        );
-    }
-    Ok(())
-}
-
-fn print_plan(plan: &Plan) {
-    if plan.actions.is_empty() {
-        println!("no changes: the cluster matches the architecture");
-        return;
-    }
-    for a in &plan.actions {
-        println!("{}", a.describe());
-    }
-    println!(
-        "{} change(s), {} not applicable, {} unmanaged",
-        plan.changes().count(),
-        plan.not_applicable().count(),
-        plan.actions
-            .iter()
-            .filter(|a| matches!(a, PlanAction::Unmanaged { .. }))
-            .count()
-    );
 }
 
 fn join(ids: &[i32]) -> String {

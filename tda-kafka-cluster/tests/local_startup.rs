@@ -4,7 +4,8 @@
 //! through a note, and a new one is built).
 //!
 //! Needs Java 17+ and the cached Kafka distribution. Ports 24592 (client)
-//! and 24692 (controller); data under /work/data/startup-it.
+//! and 24692 (controller); data in a temporary directory (under
+//! `TDA_KAFKA_TEST_DATA_DIR_ROOT` when scripts/test.sh sets it).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -84,8 +85,14 @@ fn archives(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_archive_is_built_then_used_and_a_corrupt_one_still_starts() {
-    let root = PathBuf::from("/work/data/startup-it");
-    let _ = std::fs::remove_dir_all(&root);
+    let tmp = match std::env::var_os("TDA_KAFKA_TEST_DATA_DIR_ROOT") {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).unwrap();
+            tempfile::tempdir_in(dir).unwrap()
+        }
+        None => tempfile::tempdir().unwrap(),
+    };
+    let root = tmp.path().to_path_buf();
     let cds = root.join("cds");
     let provider =
         LocalProvider::new(root.join("cluster")).with_jvm_tuning(JvmTuning::with_archive_dir(&cds));
@@ -133,5 +140,4 @@ async fn the_archive_is_built_then_used_and_a_corrupt_one_still_starts() {
         )
         .await
         .expect("cleanup");
-    let _ = std::fs::remove_dir_all(&root);
 }

@@ -17,8 +17,8 @@ use crate::dist::{self, Java, KafkaDist, RegistryDist};
 use crate::poll::{Attempt, Wait};
 use crate::ready::probe_service;
 use crate::{
-    ClusterError, ClusterState, LogLocation, Progress, ProgressEvent, Result, ServiceAddress,
-    ServiceKind, StackMember, StartOptions, StartReport, Step, StopOptions,
+    ClusterError, LogLocation, Progress, ProgressEvent, Result, ServiceAddress, ServiceKind,
+    StackMember, StartOptions, StartReport, Step, StopOptions,
 };
 
 /// Heap of the registry JVM.
@@ -471,7 +471,6 @@ impl LocalProvider {
             started_services.push(ServiceKind::Ui);
         }
         let status = self.status_now()?;
-        debug_assert!(status.state != ClusterState::NotCreated);
         Ok(StartReport {
             provider: crate::ProviderKind::Local,
             already_running,

@@ -208,6 +208,25 @@ pub(crate) fn compressed_oops(flags: &str) -> bool {
     bytes < 32 << 30
 }
 
+/// Whether configured JVM flags already decide class-data sharing (then
+/// the nodes get no archive flags of ours).
+pub(crate) fn sets_sharing(flags: &str) -> bool {
+    [
+        "-Xshare:",
+        "SharedArchiveFile",
+        "ArchiveClassesAtExit",
+        "AOTCache",
+    ]
+    .iter()
+    .any(|f| flags.contains(f))
+}
+
+/// Whether configured JVM flags already choose the JIT tiers (then the
+/// development profile does not add C1-only).
+pub(crate) fn sets_jit(flags: &str) -> bool {
+    flags.contains("TieredStopAtLevel") || flags.contains("TieredCompilation")
+}
+
 /// What the JVMs of one jar set do about class-data sharing in one start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Sharing {
@@ -449,9 +468,13 @@ impl StartFlags {
     ) -> Self {
         let heap = config.heap_flags();
         let node_heap = max_heap_flag(&heap).unwrap_or("-Xmx1g");
-        let kafka_sharing = kafka.map_or(Sharing::None, |k| {
-            prepare(tuning, java, &JarSet::kafka(k), node_heap, progress)
-        });
+        let own = &config.jvm_performance_opts;
+        let kafka_sharing = match kafka {
+            Some(k) if !sets_sharing(own) => {
+                prepare(tuning, java, &JarSet::kafka(k), node_heap, progress)
+            }
+            _ => Sharing::None,
+        };
         let registry = registry.map_or(Sharing::None, |(r, heap)| {
             prepare(tuning, java, &JarSet::registry(r), heap, progress)
         });
@@ -464,7 +487,7 @@ impl StartFlags {
             });
         }
         Self {
-            c1: tuning.enabled && config.environment == Environment::Development,
+            c1: tuning.enabled && config.environment == Environment::Development && !sets_jit(own),
             kafka: kafka_sharing,
             tool_shares: compressed_oops(&heap) == compressed_oops(TOOL_HEAP),
             registry,

@@ -93,6 +93,71 @@ fn heap_flags_decide_compressed_oops() {
 }
 
 #[test]
+fn configured_flags_win_over_the_tuning() {
+    assert!(sets_sharing("-XX:+UseG1GC -Xshare:off"));
+    assert!(sets_sharing("-XX:SharedArchiveFile=/x.jsa"));
+    assert!(!sets_sharing("-XX:+UseG1GC -XX:MaxGCPauseMillis=20"));
+    assert!(sets_jit("-XX:TieredStopAtLevel=4"));
+    assert!(sets_jit("-XX:-TieredCompilation"));
+    assert!(!sets_jit("-XX:+UseG1GC"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = ClusterConfig {
+        jvm_performance_opts: "-XX:+UseG1GC -Xshare:off -XX:TieredStopAtLevel=4".into(),
+        ..ClusterConfig::default()
+    };
+    let kafka = KafkaDist {
+        libs: dir.path().to_path_buf(),
+        from_kafka_home: true,
+    };
+    let java = Java {
+        path: "/nonexistent/java".into(),
+        major: 17,
+        version: String::new(),
+    };
+    let tuning = JvmTuning::with_archive_dir(dir.path().join("cds"));
+    let mut flags = StartFlags::prepare(
+        &tuning,
+        &config,
+        &java,
+        Some(&kafka),
+        None,
+        &crate::NoProgress,
+    );
+    assert!(flags.node().is_empty(), "the configured flags decide");
+    assert!(!tuning.archive_dir.exists());
+}
+
+#[test]
+fn production_keeps_c2() {
+    let dir = tempfile::tempdir().unwrap();
+    let java = Java {
+        path: "/nonexistent/java".into(),
+        major: 17,
+        version: String::new(),
+    };
+    let tuning = JvmTuning {
+        enabled: true,
+        archive_dir: dir.path().join("cds"),
+    };
+    for (env, c1) in [
+        (Environment::Development, true),
+        (Environment::Staging, false),
+        (Environment::Production, false),
+    ] {
+        let config = ClusterConfig::for_environment(env);
+        let mut flags =
+            StartFlags::prepare(&tuning, &config, &java, None, None, &crate::NoProgress);
+        assert_eq!(
+            flags
+                .node()
+                .contains(&"-XX:TieredStopAtLevel=1".to_string()),
+            c1,
+            "{env}"
+        );
+    }
+}
+
+#[test]
 fn tuning_off_uses_no_archive_and_keeps_the_jit() {
     let dir = tempfile::tempdir().unwrap();
     let notes = Notes::default();

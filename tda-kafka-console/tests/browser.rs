@@ -232,16 +232,26 @@ async fn group_lag_equals_the_admin_library_and_reset_goes_through_the_preview()
             p.lag.expect("lag").to_string()
         );
     }
-    let samples: usize = client
-        .find(Locator::Id("lag-chart"))
-        .await
-        .expect("chart")
-        .attr("data-samples")
-        .await
-        .expect("attr")
-        .and_then(|s| s.parse().ok())
-        .expect("sample count");
-    assert!(samples >= 3, "only {samples} samples");
+    // The sampler runs every 500 ms; on a loaded machine a round takes
+    // longer, so refresh until the chart has its samples (bounded).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let samples = loop {
+        let samples: usize = client
+            .find(Locator::Id("lag-chart"))
+            .await
+            .expect("chart")
+            .attr("data-samples")
+            .await
+            .expect("attr")
+            .and_then(|s| s.parse().ok())
+            .expect("sample count");
+        if samples >= 3 || std::time::Instant::now() >= deadline {
+            break samples;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        client.refresh().await.expect("refresh");
+    };
+    assert!(samples >= 3, "only {samples} samples after 60 s");
     screenshot(&client, "group-lag").await;
 
     client

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tda_kafka_config::{CleanupPolicy, TopicSpec};
+use tda_kafka_config::{redact_quoted, CleanupPolicy, TopicSpec};
 
 use crate::{Admin, AdminError, EnsureOutcome, Result};
 
@@ -101,43 +101,6 @@ fn describe(line: Option<usize>, message: &str) -> String {
         Some(l) if !redacted.contains("line ") => format!("line {l}: {redacted}"),
         _ => redacted,
     }
-}
-
-/// Replaces every value serde quotes in `message` (`string "..."`,
-/// ``integer `...` ``, ``floating point `...` ``, ``character `...` ``) by
-/// `<N characters>`. Backquoted field and variant names are kept.
-pub(crate) fn redact_quoted(message: &str) -> String {
-    const VALUE_PREFIXES: [&str; 4] = ["integer ", "floating point ", "character ", "boolean "];
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        let close = match c {
-            '"' => '"',
-            '`' if VALUE_PREFIXES.iter().any(|p| out.ends_with(p)) => '`',
-            _ => {
-                out.push(c);
-                continue;
-            }
-        };
-        let mut n = 0usize;
-        let mut closed = false;
-        while let Some(q) = chars.next() {
-            if q == '\\' && close == '"' {
-                chars.next();
-                n += 1;
-            } else if q == close {
-                closed = true;
-                break;
-            } else {
-                n += 1;
-            }
-        }
-        out.push_str(&format!("<{n} characters>"));
-        if !closed {
-            break;
-        }
-    }
-    out
 }
 
 impl Backup {
@@ -494,18 +457,6 @@ mod tests {
         assert!(
             e.contains("topics[0].partitions") && e.contains("line 4"),
             "{e}"
-        );
-        assert_eq!(
-            redact_quoted(r#"invalid type: string "a\"b", expected i32"#),
-            "invalid type: string <3 characters>, expected i32"
-        );
-        assert_eq!(
-            redact_quoted("invalid type: integer `12345`, expected a sequence"),
-            "invalid type: integer <5 characters>, expected a sequence"
-        );
-        assert_eq!(
-            redact_quoted("unknown field `nmae`, expected one of `name`, `partitions`"),
-            "unknown field `nmae`, expected one of `name`, `partitions`"
         );
     }
 

@@ -79,7 +79,12 @@ impl TopicsFile {
                 let field = e.path().to_string();
                 let inner = e.into_inner();
                 let line = inner.location().map(|l| l.line());
-                field_issue(path, line, &field, strip_location(&inner.to_string()))
+                field_issue(
+                    path,
+                    line,
+                    &field,
+                    crate::redact_quoted(&strip_location(&inner.to_string())),
+                )
             })
             .and_then(|f| f.check_version(path))
     }
@@ -93,7 +98,12 @@ impl TopicsFile {
                 let field = e.path().to_string();
                 let inner = e.into_inner();
                 let line = (inner.line() > 0).then(|| inner.line());
-                field_issue(path, line, &field, strip_location(&inner.to_string()))
+                field_issue(
+                    path,
+                    line,
+                    &field,
+                    crate::redact_quoted(&strip_location(&inner.to_string())),
+                )
             })
             .and_then(|f| f.check_version(path))
     }

@@ -449,7 +449,7 @@ fn topics_file_errors_name_file_line_and_field() {
             "version: 1\ntopics:\n  - name: a\n    partitions: six\n    cleanup_policy: delete\n",
             Some(4),
             Some("topics[0].partitions"),
-            "invalid type: string \"six\", expected i32",
+            "invalid type: string <3 characters>, expected i32",
         ),
         (
             "typo.yaml",

@@ -109,11 +109,30 @@ async fn screenshot(client: &Client, name: &str) -> PathBuf {
     path
 }
 
-async fn text_of(client: &Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
+/// Waits (bounded) for an element: a click that submits a form returns before
+/// the next page has loaded, and a loaded machine can take seconds. On timeout
+/// the panic shows what the page says instead.
+async fn wait_for(client: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    match client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(locator)
         .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    {
+        Ok(element) => element,
+        Err(e) => {
+            let body = match client.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("no {locator:?} after 30 s ({e}); the page says: {body}")
+        }
+    }
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    wait_for(client, Locator::Css(css))
+        .await
         .text()
         .await
         .expect("text")
@@ -160,20 +179,16 @@ async fn overview_click_to_topic_and_browse_to_a_decoded_message() {
     );
     screenshot(&client, "overview").await;
 
-    client
-        .find(Locator::LinkText(&topic))
+    wait_for(&client, Locator::LinkText(&topic))
         .await
-        .expect("topic link")
         .click()
         .await
         .expect("click");
     assert_eq!(text_of(&client, "#topic-name").await, topic);
     screenshot(&client, "topic").await;
 
-    client
-        .find(Locator::Id("browse"))
+    wait_for(&client, Locator::Id("browse"))
         .await
-        .expect("browse link")
         .click()
         .await
         .expect("click");
@@ -254,10 +269,8 @@ async fn group_lag_equals_the_admin_library_and_reset_goes_through_the_preview()
     assert!(samples >= 3, "only {samples} samples after 60 s");
     screenshot(&client, "group-lag").await;
 
-    client
-        .find(Locator::Id("preview-reset"))
+    wait_for(&client, Locator::Id("preview-reset"))
         .await
-        .expect("preview button")
         .click()
         .await
         .expect("click");
@@ -273,14 +286,12 @@ async fn group_lag_equals_the_admin_library_and_reset_goes_through_the_preview()
         "the preview changed nothing"
     );
     screenshot(&client, "reset-preview").await;
-    client
-        .find(Locator::Id("confirm"))
+    wait_for(&client, Locator::Id("confirm"))
         .await
-        .expect("confirm")
         .click()
         .await
         .expect("click");
-    client.find(Locator::Id("back")).await.expect("done page");
+    wait_for(&client, Locator::Id("back")).await;
     let committed = admin
         .committed_offsets(&group, std::slice::from_ref(&topic))
         .await

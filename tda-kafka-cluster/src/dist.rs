@@ -279,7 +279,7 @@ pub struct ConnectPlugins {
 impl ConnectPlugins {
     /// The cached copy, fetched first when missing or when `refetch`.
     pub fn resolve(refetch: bool, progress: &dyn Progress) -> Result<Self> {
-        let dir = cache_root().join(format!("connect-plugins-{CONNECT_FILE_VERSION}"));
+        let dir = cache_root().join(format!("connect-file-{CONNECT_FILE_VERSION}"));
         let artifact = format!("Kafka Connect FileStream connectors {CONNECT_FILE_VERSION}");
         if refetch || !dir.join(MARKER).is_file() {
             let staging = staging_dir(&dir);

@@ -151,6 +151,8 @@ async fn stop_one(
     }
     process::send_group(pid, Signal::SIGKILL).map_err(fail)?;
     if process::wait_exit(pid, Duration::from_secs(15)).await {
+        // A killed JVM is a zombie while its threads still hold its ports.
+        process::wait_released(pid, Duration::from_secs(15)).await;
         Ok(StopOutcome::Killed {
             after_timeout: mode == StopMode::Graceful,
         })

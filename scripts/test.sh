@@ -15,6 +15,7 @@ need() { command -v "$1" >/dev/null 2>&1 || fail "$1 is required but missing: $2
 need cargo "install a Rust toolchain (rust-version in Cargo.toml)"
 need java "install Java 17+, e.g. apt-get install openjdk-17-jre-headless"
 need kcat "apt-get install kcat (an independent client the tests cross-check with)"
+need redis-server "apt-get install redis-server (Redis, a service of the test stack)"
 python3 -c 'import confluent_kafka' 2>/dev/null \
   || fail "python3 confluent_kafka is missing for $(command -v python3): python3 -m pip install 'confluent-kafka[avro,schemaregistry]' (or apt-get install python3-confluent-kafka for /usr/bin/python3)"
 if [ -z "${KAFKA_HOME:-}" ] && [ ! -f "${XDG_CACHE_HOME:-$HOME/.cache}/tda-kafka/kafka-4.4.0/.tda-kafka-complete" ]; then

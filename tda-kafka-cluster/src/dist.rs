@@ -22,11 +22,15 @@ pub const KAFKA_VERSION: &str = kafka_version!();
 /// The pinned Apicurio Registry version: the newest line that runs on Java 17
 /// (3.3.x needs Java 21).
 pub const REGISTRY_VERSION: &str = "3.0.9";
+/// The connect-file (FileStream connectors) version loaded as a plugin by
+/// the Connect worker: Maven Central here serves 4.3.1, not 4.4.0.
+pub const CONNECT_FILE_VERSION: &str = "4.3.1";
 /// The minimum Java major version (Kafka 4.x brokers need 17).
 pub const MIN_JAVA: u32 = 17;
 
 const KAFKA_POM: &str = include_str!("../maven/kafka-dist.pom");
 const REGISTRY_POM: &str = include_str!("../maven/registry-dist.pom");
+const CONNECT_PLUGINS_POM: &str = include_str!("../maven/connect-plugins.pom");
 const MARKER: &str = ".tda-kafka-complete";
 
 /// The user cache directory: `$XDG_CACHE_HOME/tda-kafka` or `~/.cache/tda-kafka`.
@@ -262,6 +266,46 @@ impl RegistryDist {
             });
         }
         Ok(dist)
+    }
+}
+
+/// The Kafka Connect plugins of the stack (one directory per plugin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectPlugins {
+    /// The directory holding one directory per plugin (`connect-file/`).
+    pub dir: PathBuf,
+}
+
+impl ConnectPlugins {
+    /// The cached copy, fetched first when missing or when `refetch`.
+    pub fn resolve(refetch: bool, progress: &dyn Progress) -> Result<Self> {
+        let dir = cache_root().join(format!("connect-file-{CONNECT_FILE_VERSION}"));
+        let artifact = format!("Kafka Connect FileStream connectors {CONNECT_FILE_VERSION}");
+        if refetch || !dir.join(MARKER).is_file() {
+            let staging = staging_dir(&dir);
+            let fetched = fetch(
+                &artifact,
+                &staging,
+                CONNECT_PLUGINS_POM,
+                "dependency:copy",
+                "connect-file",
+                progress,
+            )
+            .and_then(|()| install(&staging, &dir));
+            discard_on_error(fetched, &staging)?;
+        }
+        Ok(Self { dir })
+    }
+
+    /// The plugin directories (`<dir>/connect-file`, ...), sorted.
+    pub fn plugins(&self) -> Result<Vec<PathBuf>> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map_err(ClusterError::io("cannot read", &self.dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        found.sort();
+        Ok(found)
     }
 }
 

@@ -105,6 +105,28 @@ pub enum ClusterError {
         /// The last readiness check that failed.
         last_problem: String,
     },
+    /// A program a service of the stack needs is not installed.
+    #[error("{program} was not found on the PATH; it runs {service} ({install}, or leave it out with `--without {service}`)")]
+    ProgramMissing {
+        /// The program, e.g. `redis-server`.
+        program: String,
+        /// The service it runs (its key, e.g. `redis`).
+        service: String,
+        /// How to install it.
+        install: String,
+    },
+    /// A service of the stack did not pass its readiness check within the bound.
+    #[error("{service} at {url} was not ready after {:.0} s: {last_problem}", waited.as_secs_f64())]
+    ServiceNotReady {
+        /// The service (its key, e.g. `kafka-connect`).
+        service: String,
+        /// Where it was checked.
+        url: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last failed check.
+        last_problem: String,
+    },
     /// The schema registry did not answer within the bound.
     #[error("the schema registry at {url} did not answer after {:.0} s: {last_problem}", waited.as_secs_f64())]
     RegistryNotReady {
@@ -241,6 +263,7 @@ impl ClusterError {
             Self::JavaMissing { .. }
                 | Self::JavaTooOld { .. }
                 | Self::MavenMissing { .. }
+                | Self::ProgramMissing { .. }
                 | Self::InvalidKafkaHome { .. }
                 | Self::DockerUnavailable { .. }
                 | Self::ImageMissing { .. }

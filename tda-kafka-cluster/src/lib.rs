@@ -28,6 +28,7 @@ mod poll;
 mod progress;
 mod provider;
 pub mod ready;
+pub mod registry_proxy;
 mod select;
 mod status;
 #[cfg(feature = "testcontainers")]

@@ -32,6 +32,11 @@ pub struct StartOptions {
     /// How the local provider runs the web console (`services.ui`); without
     /// it the console is reported as not started.
     pub console: Option<ConsoleLaunch>,
+    /// The `tda-kafka` binary: the local provider runs the schema registry
+    /// behind its root-path proxy (`tda-kafka registry-proxy`), so the
+    /// Confluent API answers at `/` as well as at `/apis/ccompat/v7`.
+    /// Without it the registry serves only `/apis/ccompat/v7`.
+    pub registry_proxy: Option<PathBuf>,
 }
 
 impl Default for StartOptions {
@@ -43,6 +48,7 @@ impl Default for StartOptions {
             refetch: false,
             ready_timeout: Duration::from_secs(240),
             console: None,
+            registry_proxy: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::topic::tda_architecture;
-use crate::{Environment, SecurityConfig, TopicSpec};
+use crate::{Environment, SecurityConfig, ServicesConfig, TopicSpec};
 
 /// Addresses and ports of the cluster and its companion services.
 ///
@@ -19,6 +19,11 @@ pub struct NetworkConfig {
     pub jmx_base_port: u16,
     /// Schema Registry port (the seed's 8081).
     pub schema_registry_port: u16,
+    /// Port of the registry process behind the stack's root-path proxy
+    /// (Apicurio serves the Confluent API only under `/apis/ccompat/v7`;
+    /// the proxy on `schema_registry_port` also serves it at `/`).
+    #[serde(default = "default_registry_internal_port")]
+    pub schema_registry_internal_port: u16,
     /// Kafka Connect REST port (the seed's 8083).
     pub connect_port: u16,
     /// Kafka UI port (the seed's 8080).
@@ -37,12 +42,17 @@ impl Default for NetworkConfig {
             controller_base_port: 19192,
             jmx_base_port: 9101,
             schema_registry_port: 8081,
+            schema_registry_internal_port: default_registry_internal_port(),
             connect_port: 8083,
             ui_port: 8080,
             ksqldb_port: 8088,
             redis_port: 6379,
         }
     }
+}
+
+fn default_registry_internal_port() -> u16 {
+    18081
 }
 
 impl NetworkConfig {
@@ -127,6 +137,9 @@ pub struct ClusterConfig {
     pub security: SecurityConfig,
     /// Listeners and service ports.
     pub network: NetworkConfig,
+    /// Kafka Connect and Redis settings.
+    #[serde(default)]
+    pub services: ServicesConfig,
     /// The topic architecture (the TDA topics plus user topics).
     pub topics: Vec<TopicSpec>,
     /// `RECOVERY_MODE`: start on existing data and report what was recovered.
@@ -164,6 +177,7 @@ impl ClusterConfig {
             delete_topic_enable: true,
             security: SecurityConfig::default(),
             network: NetworkConfig::default(),
+            services: ServicesConfig::default(),
             topics: tda_architecture(),
             recovery_mode: false,
             topics_file: None,

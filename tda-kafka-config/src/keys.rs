@@ -9,8 +9,10 @@ use crate::topic::tda_architecture;
 use crate::{ClusterConfig, SaslMechanism, SecretString, TopicSpec};
 
 mod connection;
+mod services;
 
 use connection::{NETWORK_KEYS, SECURITY_KEYS};
+use services::SERVICE_KEYS;
 
 type Setter = fn(&mut ClusterConfig, &str) -> Result<(), ()>;
 type Getter = fn(&ClusterConfig) -> Option<String>;
@@ -82,12 +84,14 @@ impl Key {
     }
 }
 
-/// All known keys, in documentation order: general, topics, network, security.
+/// All known keys, in documentation order: general, topics, network,
+/// services, security.
 pub fn all_keys() -> impl Iterator<Item = &'static Key> + Clone {
     GENERAL_KEYS
         .iter()
         .chain(TOPIC_KEYS.iter())
         .chain(NETWORK_KEYS)
+        .chain(SERVICE_KEYS)
         .chain(SECURITY_KEYS)
 }
 

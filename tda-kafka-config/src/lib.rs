@@ -45,6 +45,7 @@ mod redact;
 mod render;
 mod report;
 mod security;
+mod services;
 mod topic;
 mod topics_file;
 mod validate;
@@ -55,6 +56,7 @@ pub use error::ConfigError;
 pub use redact::redact_quoted;
 pub use render::{is_secret_property, ClientProperties, Properties};
 pub use security::{SaslMechanism, SecretString, SecurityConfig, SecurityProtocol};
+pub use services::ServicesConfig;
 pub use topic::{CleanupPolicy, TopicSpec, TDA_TOPICS};
 
 pub use envfile::{parse_env, quote_env_value, EnvEntry, EnvSyntaxError, ParsedEnv};

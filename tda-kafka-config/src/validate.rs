@@ -364,6 +364,11 @@ fn check_ports(c: &ClusterConfig, cx: &mut Ctx<'_>) {
             "Schema Registry port",
             net.schema_registry_port,
         ),
+        (
+            "TDA_SCHEMA_REGISTRY_INTERNAL_PORT",
+            "Schema Registry internal port",
+            net.schema_registry_internal_port,
+        ),
         ("TDA_CONNECT_PORT", "Kafka Connect port", net.connect_port),
         ("TDA_KAFKA_UI_PORT", "Kafka UI port", net.ui_port),
         ("TDA_KSQLDB_PORT", "ksqlDB port", net.ksqldb_port),

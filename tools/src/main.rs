@@ -54,6 +54,9 @@ enum Command {
     Restore(cmd::backup::RestoreArgs),
     /// The web console (replaces Kafka UI): overview, topics, messages, groups with lag history, schemas, connectors, TDA views.
     Ui(cmd::ui::UiArgs),
+    /// The schema registry behind its root-path proxy (run by `start`).
+    #[command(name = "registry-proxy", hide = true)]
+    RegistryProxy(cmd::registry_proxy::RegistryProxyArgs),
     /// Print a shell completion script: `tda-kafka completions bash > /etc/bash_completion.d/tda-kafka`.
     Completions {
         /// Shell.
@@ -84,6 +87,7 @@ fn main() -> std::process::ExitCode {
             Command::Backup(c) => cmd::backup::run_backup(c).await,
             Command::Restore(c) => cmd::backup::run_restore(c).await,
             Command::Ui(a) => cmd::ui::run(a).await,
+            Command::RegistryProxy(a) => cmd::registry_proxy::run(a).await,
             Command::Completions { shell } => {
                 let mut cli = <Cli as clap::CommandFactory>::command();
                 clap_complete::generate(shell, &mut cli, "tda-kafka", &mut std::io::stdout());

@@ -1,6 +1,7 @@
 //! The local cluster's lifecycle through the real `tda-kafka` binary, on its
-//! own ports (27092-27094, controllers 27192-27194, registry 27081, console 27080;
-//! all below the ephemeral range), checked
+//! own ports (27092-27094, controllers 27192-27194, registry 27081 (Apicurio
+//! itself on 27082), console 27080, Connect 27083, Redis 27379; all below the
+//! ephemeral range), checked
 //! with independent clients (kcat, python confluent_kafka):
 //! start, topics as the seed specifies, start twice, a bad env file, data
 //! kept across stop/start, partial and stale states, stop --backup and
@@ -13,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const PORTS: [u16; 8] = [27092, 27093, 27094, 27192, 27193, 27194, 27081, 27080];
+const PORTS: [u16; 11] = [
+    27092, 27093, 27094, 27192, 27193, 27194, 27081, 27082, 27080, 27083, 27379,
+];
 const BOOTSTRAP: &str = "127.0.0.1:27092,127.0.0.1:27093,127.0.0.1:27094";
 
 const ENV: &str = "\
@@ -26,6 +29,9 @@ TDA_KAFKA_PORT_BASE=27092
 TDA_KAFKA_CONTROLLER_PORT_BASE=27192
 TDA_KAFKA_JMX_PORT_BASE=0
 TDA_SCHEMA_REGISTRY_PORT=27081
+TDA_SCHEMA_REGISTRY_INTERNAL_PORT=27082
+TDA_CONNECT_PORT=27083
+TDA_REDIS_PORT=27379
 TDA_KAFKA_UI_PORT=27080
 ";
 
@@ -286,7 +292,7 @@ fn status_of_a_cluster_that_was_never_started_is_not_running() {
 fn lifecycle_of_a_three_broker_local_cluster() {
     assert!(
         open_ports().is_empty(),
-        "ports {:?} are taken; this test needs 27092-27094, 27192-27194, 27081 and 27080",
+        "ports {:?} are taken; this test needs 27092-27094, 27192-27194, 27080-27083 and 27379",
         open_ports()
     );
     let f = Fixture::new();
@@ -352,7 +358,8 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     let out = f.ok(&["start", "--env-file", &env]);
     assert!(out.contains("is ready"), "{out}");
     assert!(out.contains("127.0.0.1:27092,127.0.0.1:27093,127.0.0.1:27094"));
-    assert!(out.contains("http://127.0.0.1:27081/apis/ccompat/v7"));
+    // The registry at the seed's URL (the root path, through the proxy).
+    assert!(out.contains("http://127.0.0.1:27081 "), "{out}");
     let d = describe_independently();
     assert_eq!(d["brokers"], serde_json::json!([1, 2, 3]), "{d}");
     let day = 86_400_000_i64;
@@ -379,8 +386,13 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert_eq!(v["services"][0]["kind"]["kind"], "schema_registry");
     assert_eq!(v["services"][0]["state"]["state"], "running");
     // The seed's Kafka UI on the stack's UI port: the web console lists the topics.
-    assert_eq!(v["services"][1]["kind"]["kind"], "ui", "{v}");
+    // Kafka Connect and Redis run as services of the stack.
+    assert_eq!(v["services"][1]["kind"]["kind"], "connect", "{v}");
     assert_eq!(v["services"][1]["state"]["state"], "running", "{v}");
+    assert_eq!(v["services"][2]["kind"]["kind"], "redis", "{v}");
+    assert_eq!(v["services"][2]["state"]["state"], "running", "{v}");
+    assert_eq!(v["services"][3]["kind"]["kind"], "ui", "{v}");
+    assert_eq!(v["services"][3]["state"]["state"], "running", "{v}");
     let topics = http_get(27080, "/topics");
     assert!(topics.starts_with("HTTP/1.1 200"), "{topics}");
     for t in [
@@ -399,8 +411,10 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     assert_eq!(h["kafka"]["brokers"].as_array().unwrap().len(), 3, "{h}");
     assert_eq!(h["services"][0]["kind"]["kind"], "schema_registry", "{h}");
     assert_eq!(h["services"][0]["healthy"], true, "{h}");
-    assert_eq!(h["services"][1]["kind"]["kind"], "ui", "{h}");
-    assert_eq!(h["services"][1]["healthy"], true, "{h}");
+    for (i, kind) in ["connect", "redis", "ui"].into_iter().enumerate() {
+        assert_eq!(h["services"][i + 1]["kind"]["kind"], kind, "{h}");
+        assert_eq!(h["services"][i + 1]["healthy"], true, "{h}");
+    }
 
     // 2. Start twice starts nothing twice.
     let pids = f.pids();

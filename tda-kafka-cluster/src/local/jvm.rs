@@ -110,6 +110,15 @@ impl JarSet {
         }
     }
 
+    /// The Kafka jars as the Connect worker runs them: its own archive, as
+    /// it loads other classes than a node.
+    pub(crate) fn connect(kafka: &KafkaDist) -> Self {
+        Self {
+            name: "connect",
+            ..Self::kafka(kafka)
+        }
+    }
+
     /// The registry's runner jar and the `lib/` its manifest names.
     pub(crate) fn registry(registry: &RegistryDist) -> Self {
         let runner = registry.runner_jar();
@@ -527,6 +536,29 @@ impl StartFlags {
         flags.extend(self.jit());
         flags
     }
+}
+
+/// The tuning flags of a service JVM that starts on its own (the Connect
+/// worker): its jar set's archive (mapped, or written when it exits) and,
+/// in development, C1 only; like the nodes, flags of the user's own decide.
+pub(crate) fn service_flags(
+    tuning: &JvmTuning,
+    config: &ClusterConfig,
+    java: &Java,
+    set: &JarSet,
+    heap: &str,
+    progress: &dyn Progress,
+) -> Vec<String> {
+    let own = &config.jvm_performance_opts;
+    let mut flags = if sets_sharing(own) {
+        Vec::new()
+    } else {
+        take_sharing(&mut prepare(tuning, java, set, heap, progress))
+    };
+    if tuning.enabled && config.environment == Environment::Development && !sets_jit(own) {
+        flags.push("-XX:TieredStopAtLevel=1".into());
+    }
+    flags
 }
 
 fn use_flags(archive: &Path) -> Vec<String> {

@@ -11,7 +11,8 @@ use super::LocalProvider;
 use crate::{ClusterError, Result, ServiceKind, StackMember};
 
 impl LocalProvider {
-    /// The output of `service` (`kafka-1`, `schema-registry`).
+    /// The output of `service` (`kafka-1`, `schema-registry`, `kafka-connect`,
+    /// `redis`, `kafka-ui`).
     pub fn logs(
         &self,
         service: &str,
@@ -20,12 +21,15 @@ impl LocalProvider {
     ) -> Result<BoxStream<'static, Result<String>>> {
         let member = match service {
             "schema-registry" | "registry" => StackMember::Service(ServiceKind::SchemaRegistry),
+            "kafka-connect" | "connect" => StackMember::Service(ServiceKind::Connect),
+            "redis" => StackMember::Service(ServiceKind::Redis),
+            "kafka-ui" | "console" => StackMember::Service(ServiceKind::Ui),
             other => match other.strip_prefix("kafka-").and_then(|n| n.parse().ok()) {
                 Some(id) => StackMember::Node(id),
                 None => {
                     return Err(ClusterError::UnknownMember {
                         name: service.into(),
-                        known: "kafka-N, schema-registry".into(),
+                        known: "kafka-N, schema-registry, kafka-connect, redis, kafka-ui".into(),
                     })
                 }
             },

@@ -7,13 +7,20 @@
 //!   log4j2.properties     logging of every JVM of this cluster
 //!   node-<id>/            server.properties (0600), data/ (KRaft storage), kafka.log, kafka.pid
 //!   registry/             registry.log, registry.pid, db/ (the registry's H2 database)
+//!   connect/              worker.properties (0600), plugins/, connect.log, connect.pid
+//!   redis/                redis.conf (0600), data/ (append-only file outside development), redis.log, redis.pid
+//!   console/              console.log, console.pid
 //! <data dir>.backups/     `stop --backup` files (kept when the data is removed)
 //! ```
 
+mod connect;
 mod console;
 mod jvm;
 mod logs;
 mod process;
+mod redis;
+mod registry;
+mod services;
 mod start;
 mod state;
 mod status;
@@ -30,6 +37,7 @@ use crate::{
 };
 use process::PidCheck;
 
+pub use connect::CONNECT_TOPICS;
 pub use jvm::{JvmTuning, TUNING_ENV};
 
 /// Logging configuration of every JVM of the stack.
@@ -123,6 +131,8 @@ impl LocalProvider {
         match member {
             StackMember::Node(id) => self.node_pid(id),
             StackMember::Service(ServiceKind::Ui) => self.console_dir().join("console.pid"),
+            StackMember::Service(ServiceKind::Connect) => self.connect_dir().join("connect.pid"),
+            StackMember::Service(ServiceKind::Redis) => self.redis_dir().join("redis.pid"),
             StackMember::Service(_) => self.registry_pid(),
         }
     }
@@ -132,6 +142,8 @@ impl LocalProvider {
         match member {
             StackMember::Node(id) => self.node_log(id),
             StackMember::Service(ServiceKind::Ui) => self.console_dir().join("console.log"),
+            StackMember::Service(ServiceKind::Connect) => self.connect_dir().join("connect.log"),
+            StackMember::Service(ServiceKind::Redis) => self.redis_dir().join("redis.log"),
             StackMember::Service(_) => self.registry_log(),
         }
     }
@@ -148,6 +160,10 @@ impl LocalProvider {
             StackMember::Service(ServiceKind::Ui) => {
                 format!("--managed-by={}", self.console_dir().display())
             }
+            StackMember::Service(ServiceKind::Connect) => {
+                self.connect_props().display().to_string()
+            }
+            StackMember::Service(ServiceKind::Redis) => self.redis_conf().display().to_string(),
             StackMember::Service(_) => {
                 format!("-Dtda.kafka.registry={}", self.registry_dir().display())
             }
@@ -263,18 +279,17 @@ mod tests {
             .stop(&StopOptions::default(), &crate::NoProgress)
             .await
             .unwrap();
+        let services = [
+            crate::ServiceKind::Ui,
+            crate::ServiceKind::Connect,
+            crate::ServiceKind::SchemaRegistry,
+            crate::ServiceKind::Redis,
+        ];
         assert_eq!(
             r.stopped,
-            vec![
-                (
-                    StackMember::Service(crate::ServiceKind::Ui),
-                    StopOutcome::NotRunning
-                ),
-                (
-                    StackMember::Service(crate::ServiceKind::SchemaRegistry),
-                    StopOutcome::NotRunning
-                )
-            ]
+            services
+                .map(|k| (StackMember::Service(k), StopOutcome::NotRunning))
+                .to_vec()
         );
         assert_eq!(p.backups_dir(), dir.path().join("c.backups"));
     }

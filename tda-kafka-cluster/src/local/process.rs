@@ -87,6 +87,19 @@ pub(crate) fn send(pid: u32, signal: Signal) -> std::result::Result<(), String> 
     }
 }
 
+/// Sends `signal` to the process group `pid` leads (every member is
+/// spawned as its own group leader, see [`spawn_detached`]): a SIGKILL then
+/// also ends the processes a member started (the registry behind its proxy).
+pub(crate) fn send_group(pid: u32, signal: Signal) -> std::result::Result<(), String> {
+    let raw = i32::try_from(pid).map_err(|_| format!("invalid pid {pid}"))?;
+    match nix::sys::signal::killpg(Pid::from_raw(raw), signal) {
+        Ok(()) => Ok(()),
+        // Not a group leader (or gone): the process itself.
+        Err(nix::errno::Errno::ESRCH) => send(pid, signal),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Polls until `pid` has exited or `bound` expired; returns whether it exited.
 pub(crate) async fn wait_exit(pid: u32, bound: Duration) -> bool {
     let deadline = Instant::now() + bound;

@@ -11,18 +11,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::jvm::{self, StartFlags};
 use super::process::{self, PidCheck};
+use super::services::start_step;
 use super::state::Stored;
-use super::{Launched, LocalProvider, LOG4J_FILE, REGISTRY_API};
-use crate::dist::{self, Java, KafkaDist, RegistryDist};
-use crate::poll::{Attempt, Wait};
-use crate::ready::probe_service;
+use super::{Launched, LocalProvider, LOG4J_FILE};
+use crate::dist::{self, ConnectPlugins, Java, KafkaDist, RegistryDist};
+use crate::poll::Wait;
 use crate::{
-    ClusterError, LogLocation, Progress, ProgressEvent, Result, ServiceAddress, ServiceKind,
-    StackMember, StartOptions, StartReport, Step, StopOptions,
+    ClusterError, LogLocation, Progress, ProgressEvent, Result, ServiceKind, StackMember,
+    StartOptions, StartReport, Step, StopOptions,
 };
-
-/// Heap of the registry JVM.
-const REGISTRY_HEAP: &str = "-Xmx512m";
 
 const LOG4J2: &str = "\
 # Written by tda-kafka for every JVM of this cluster; output goes to the node's log file.
@@ -43,7 +40,7 @@ logger.apache.level = INFO
 ";
 
 /// Writes `text` to `path` readable by its owner only (it may hold passwords).
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub(super) fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let _ = std::fs::remove_file(path);
     std::fs::OpenOptions::new()
@@ -76,6 +73,10 @@ struct Plan {
     registry_running: bool,
     start_console: bool,
     console_running: bool,
+    start_connect: bool,
+    connect_running: bool,
+    start_redis: bool,
+    redis_running: bool,
 }
 
 impl LocalProvider {
@@ -266,7 +267,17 @@ impl LocalProvider {
         let console_running = !self
             .take_stale(StackMember::Service(ServiceKind::Ui), progress)
             .await?;
+        let connect_running = !self
+            .take_stale(StackMember::Service(ServiceKind::Connect), progress)
+            .await?;
+        let redis_running = !self
+            .take_stale(StackMember::Service(ServiceKind::Redis), progress)
+            .await?;
         Ok(Plan {
+            start_connect: options.services.connect && !connect_running,
+            connect_running,
+            start_redis: options.services.redis && !redis_running,
+            redis_running,
             stored,
             start_registry: options.services.schema_registry && !registry_running,
             registry_running,
@@ -296,7 +307,12 @@ impl LocalProvider {
     }
 
     /// Every port the plan needs must be free before anything starts.
-    fn check_ports(config: &ClusterConfig, plan: &Plan, progress: &dyn Progress) -> Result<()> {
+    fn check_ports(
+        config: &ClusterConfig,
+        plan: &Plan,
+        proxied: bool,
+        progress: &dyn Progress,
+    ) -> Result<()> {
         progress.report(ProgressEvent::Started {
             step: Step::CheckPorts,
         });
@@ -314,6 +330,18 @@ impl LocalProvider {
         }
         if plan.start_registry {
             needed.push((net.schema_registry_port, "schema registry".into()));
+            if proxied {
+                needed.push((
+                    net.schema_registry_internal_port,
+                    "schema registry (behind its root-path proxy)".into(),
+                ));
+            }
+        }
+        if plan.start_connect {
+            needed.push((net.connect_port, "Kafka Connect REST API".into()));
+        }
+        if plan.start_redis {
+            needed.push((net.redis_port, "Redis".into()));
         }
         if plan.start_console {
             needed.push((net.ui_port, "web console".into()));
@@ -336,10 +364,12 @@ impl LocalProvider {
 
     /// Writes the node files and formats the storage of new nodes; returns
     /// whether anything was formatted.
+    #[allow(clippy::too_many_arguments)]
     fn prepare_nodes(
         &self,
         config: &ClusterConfig,
         plan: &Plan,
+        proxied: bool,
         java: &Java,
         kafka: &KafkaDist,
         flags: &StartFlags,
@@ -367,6 +397,15 @@ impl LocalProvider {
         let mut stored = Stored::new(config, cluster_id.clone(), registry_port);
         stored.console_port =
             (plan.start_console || plan.console_running).then_some(config.network.ui_port);
+        stored.connect_port =
+            (plan.start_connect || plan.connect_running).then_some(config.network.connect_port);
+        stored.redis_port =
+            (plan.start_redis || plan.redis_running).then_some(config.network.redis_port);
+        stored.registry_root = match (plan.start_registry, &plan.stored) {
+            (true, _) => proxied,
+            (false, Some(old)) => old.registry_root,
+            (false, None) => false,
+        };
         self.save_state(&stored)?;
         if to_format.is_empty() {
             return Ok(false);
@@ -397,8 +436,17 @@ impl LocalProvider {
             return Err(ClusterError::interrupted());
         }
         let plan = self.plan(config, options, progress).await?;
-        let already_running =
-            plan.to_start.is_empty() && !plan.start_registry && !plan.start_console;
+        let already_running = plan.to_start.is_empty()
+            && !plan.start_registry
+            && !plan.start_console
+            && !plan.start_connect
+            && !plan.start_redis;
+        let proxied = options.registry_proxy.is_some();
+        let connect_plugins = if plan.start_connect {
+            Some(ConnectPlugins::resolve(options.refetch, progress)?)
+        } else {
+            None
+        };
         if plan.to_start.is_empty() {
             progress.report(ProgressEvent::Note {
                 message: format!(
@@ -407,15 +455,16 @@ impl LocalProvider {
                 ),
             });
         }
-        Self::check_ports(config, &plan, progress)?;
+        Self::check_ports(config, &plan, proxied, progress)?;
         let kafka_jvm = (!plan.to_start.is_empty()).then_some(&kafka);
         let registry_jvm = registry_dist
             .as_ref()
             .filter(|_| plan.start_registry)
-            .map(|r| (r, REGISTRY_HEAP));
+            .map(|r| (r, super::registry::REGISTRY_HEAP));
         let mut flags =
             StartFlags::prepare(&self.jvm, config, &java, kafka_jvm, registry_jvm, progress);
-        let formatted = self.prepare_nodes(config, &plan, &java, &kafka, &flags, progress)?;
+        let formatted =
+            self.prepare_nodes(config, &plan, proxied, &java, &kafka, &flags, progress)?;
         if cancel.is_cancelled() {
             return Err(ClusterError::interrupted());
         }
@@ -442,6 +491,34 @@ impl LocalProvider {
                 ),
             });
         }
+        // The registry and Redis need no broker: they start alongside.
+        let mut spawned = Vec::new();
+        let mut started_services = Vec::new();
+        if let (true, Some(reg)) = (plan.start_registry, &registry_dist) {
+            progress.report(ProgressEvent::Started {
+                step: Step::StartRegistry,
+            });
+            let proxy = options.registry_proxy.as_deref();
+            spawned.push(self.spawn_registry(
+                config,
+                reg,
+                &java,
+                flags.registry(),
+                proxy,
+                launched,
+            )?);
+        } else if !options.services.schema_registry {
+            progress.report(ProgressEvent::Skipped {
+                step: Step::StartRegistry,
+                reason: "not requested".into(),
+            });
+        }
+        if plan.start_redis {
+            progress.report(ProgressEvent::Started {
+                step: start_step(ServiceKind::Redis),
+            });
+            spawned.push(self.spawn_redis(config, launched)?);
+        }
         let wait = Wait {
             step: Step::WaitReady,
             started: t0,
@@ -453,17 +530,15 @@ impl LocalProvider {
         let ready_after = t0.elapsed();
         let topics =
             crate::topics::ensure_requested(options.create_topics, config, progress).await?;
-        let mut started_services = Vec::new();
-        if let (true, Some(reg)) = (plan.start_registry, &registry_dist) {
-            self.start_registry(config, reg, &java, flags.registry(), launched, &wait)
-                .await?;
-            started_services.push(ServiceKind::SchemaRegistry);
-        } else if !options.services.schema_registry {
-            progress.report(ProgressEvent::Skipped {
-                step: Step::StartRegistry,
-                reason: "not requested".into(),
+        // Connect needs the brokers (its internal topics, its group).
+        if let (true, Some(plugins)) = (plan.start_connect, &connect_plugins) {
+            progress.report(ProgressEvent::Started {
+                step: start_step(ServiceKind::Connect),
             });
+            spawned.push(self.spawn_connect(config, &java, &kafka, plugins, progress, launched)?);
         }
+        super::services::wait_all(config, &spawned, &wait).await?;
+        started_services.extend(spawned.iter().map(|s| s.kind));
         if let (true, Some(launch)) = (plan.start_console, &options.console) {
             let registry = plan.registry_running || plan.start_registry;
             self.start_console(config, launch, registry, launched, &wait)
@@ -483,74 +558,6 @@ impl LocalProvider {
             status,
         })
     }
-
-    async fn start_registry(
-        &self,
-        config: &ClusterConfig,
-        reg: &RegistryDist,
-        java: &Java,
-        tuning: Vec<String>,
-        launched: &mut Vec<Launched>,
-        wait: &Wait<'_>,
-    ) -> Result<()> {
-        let (host, port) = (&config.network.host, config.network.schema_registry_port);
-        let member = StackMember::Service(ServiceKind::SchemaRegistry);
-        wait.progress.report(ProgressEvent::Started {
-            step: Step::StartRegistry,
-        });
-        let dir = self.registry_dir();
-        std::fs::create_dir_all(dir.join("db")).map_err(ClusterError::io("cannot create", &dir))?;
-        let log = self.registry_log();
-        let mut args = vec![REGISTRY_HEAP.to_string()];
-        args.extend(tuning);
-        args.extend([
-            self.marker(member),
-            format!("-Dquarkus.http.port={port}"),
-            format!("-Dquarkus.http.host={host}"),
-            format!(
-                "-Dapicurio.datasource.url=jdbc:h2:file:{}/db/registry",
-                dir.display()
-            ),
-            "-jar".into(),
-            reg.runner_jar().display().to_string(),
-        ]);
-        let pid = process::spawn_detached(&java.path, &args, &dir, &log)?;
-        launched.push(Launched {
-            member,
-            pid,
-            log: log.clone(),
-        });
-        process::write_pid(&self.registry_pid(), pid)?;
-        let at = ServiceAddress::new(host.clone(), port, REGISTRY_API);
-        let this = launched.last().cloned().into_iter().collect::<Vec<_>>();
-        let waiting = Wait {
-            step: Step::StartRegistry,
-            ..*wait
-        };
-        waiting
-            .until(
-                || async {
-                    if let Err(e) = check_launched(&this) {
-                        return Attempt::Failed(e);
-                    }
-                    match probe_service(ServiceKind::SchemaRegistry, &at).await {
-                        Ok(_) => Attempt::Ready(()),
-                        Err(p) => Attempt::Pending(p),
-                    }
-                },
-                |waited, last_problem| ClusterError::RegistryNotReady {
-                    url: at.url(ServiceKind::SchemaRegistry),
-                    waited,
-                    last_problem,
-                },
-            )
-            .await?;
-        wait.progress.report(ProgressEvent::Finished {
-            step: Step::StartRegistry,
-            detail: format!("pid {pid}, {}", at.url(ServiceKind::SchemaRegistry)),
-        });
-        Ok(())
-    }
 }
 
 fn config_has_registry(plan: &Plan) -> bool {
@@ -560,15 +567,13 @@ fn config_has_registry(plan: &Plan) -> bool {
 /// Requested services this provider does not run (yet).
 fn not_provided(options: &StartOptions) -> Vec<(ServiceKind, String)> {
     let s = options.services;
-    let mut out: Vec<(ServiceKind, String)> = [
-        (s.connect, ServiceKind::Connect),
-        (s.redis, ServiceKind::Redis),
-        (s.ksqldb, ServiceKind::Ksqldb),
-    ]
-    .into_iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, kind)| (kind, "the local provider does not run it".to_string()))
-    .collect();
+    let mut out: Vec<(ServiceKind, String)> = Vec::new();
+    if s.ksqldb {
+        out.push((
+            ServiceKind::Ksqldb,
+            "the local provider does not run it (no ksqlDB outside Confluent's images)".into(),
+        ));
+    }
     if s.ui && options.console.is_none() {
         out.push((ServiceKind::Ui, "no console program was given".into()));
     }

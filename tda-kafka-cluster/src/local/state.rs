@@ -25,6 +25,16 @@ pub(super) struct Stored {
     /// The web console's port, when the stack runs it.
     #[serde(default)]
     pub(super) console_port: Option<u16>,
+    /// Whether the registry runs behind the root-path proxy (the Confluent
+    /// API answers at `/` too).
+    #[serde(default)]
+    pub(super) registry_root: bool,
+    /// The Kafka Connect worker's REST port, when the stack runs it.
+    #[serde(default)]
+    pub(super) connect_port: Option<u16>,
+    /// The Redis port, when the stack runs it.
+    #[serde(default)]
+    pub(super) redis_port: Option<u16>,
 }
 
 impl Stored {
@@ -44,6 +54,9 @@ impl Stored {
             jmx_base_port: n.jmx_base_port,
             registry_port,
             console_port: None,
+            registry_root: false,
+            connect_port: None,
+            redis_port: None,
         }
     }
 
@@ -141,6 +154,8 @@ impl LocalProvider {
             .collect();
         paths.push(self.registry_dir());
         paths.push(self.console_dir());
+        paths.push(self.connect_dir());
+        paths.push(self.redis_dir());
         paths.push(self.data_dir.join(LOG4J_FILE));
         paths.push(self.state_path());
         for p in paths {

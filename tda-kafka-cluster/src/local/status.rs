@@ -45,27 +45,32 @@ impl LocalProvider {
                 }
             })
             .collect();
-        let registry = StackMember::Service(ServiceKind::SchemaRegistry);
         let mut services = Vec::new();
-        let registry_check = self.check(registry);
-        if stored.registry_port.is_some() || !matches!(registry_check, PidCheck::None) {
-            let port = stored.registry_port.unwrap_or_default();
-            services.push(ServiceStatus::new(
+        let registry_base = if stored.registry_root {
+            ""
+        } else {
+            REGISTRY_API
+        };
+        for (kind, port, base) in [
+            (
                 ServiceKind::SchemaRegistry,
-                self.process_state(registry, host, port),
-                ServiceAddress::new(host, port, REGISTRY_API),
-                self.log_of(registry),
-            ));
-        }
-        let console = StackMember::Service(ServiceKind::Ui);
-        if stored.console_port.is_some() || !matches!(self.check(console), PidCheck::None) {
-            let port = stored.console_port.unwrap_or_default();
-            services.push(ServiceStatus::new(
-                ServiceKind::Ui,
-                self.process_state(console, host, port),
-                ServiceAddress::new(host, port, ""),
-                self.log_of(console),
-            ));
+                stored.registry_port,
+                registry_base,
+            ),
+            (ServiceKind::Connect, stored.connect_port, ""),
+            (ServiceKind::Redis, stored.redis_port, ""),
+            (ServiceKind::Ui, stored.console_port, ""),
+        ] {
+            let member = StackMember::Service(kind);
+            if port.is_some() || !matches!(self.check(member), PidCheck::None) {
+                let port = port.unwrap_or_default();
+                services.push(ServiceStatus::new(
+                    kind,
+                    self.process_state(member, host, port),
+                    ServiceAddress::new(host, port, base),
+                    self.log_of(member),
+                ));
+            }
         }
         let jmx = if stored.jmx_base_port == 0 {
             Vec::new()

@@ -31,14 +31,36 @@ impl LocalProvider {
         options: &StopOptions,
         progress: &dyn Progress,
     ) -> Result<Vec<(StackMember, StopOutcome)>> {
-        let mut members = vec![
-            StackMember::Service(ServiceKind::Ui),
-            StackMember::Service(ServiceKind::SchemaRegistry),
-        ];
-        members.extend(self.known_nodes(stored).into_iter().map(StackMember::Node));
+        let services: Vec<StackMember> = [
+            ServiceKind::Ui,
+            ServiceKind::Connect,
+            ServiceKind::SchemaRegistry,
+            ServiceKind::Redis,
+        ]
+        .into_iter()
+        .map(StackMember::Service)
+        .collect();
+        let nodes: Vec<StackMember> = self
+            .known_nodes(stored)
+            .into_iter()
+            .map(StackMember::Node)
+            .collect();
+        // The services first (Connect commits its offsets to the brokers).
+        let mut outcomes = self.stop_members(&services, options, progress).await?;
+        outcomes.extend(self.stop_members(&nodes, options, progress).await?);
+        Ok(outcomes)
+    }
+
+    /// Signals every member of `members` at once, then waits for each.
+    async fn stop_members(
+        &self,
+        members: &[StackMember],
+        options: &StopOptions,
+        progress: &dyn Progress,
+    ) -> Result<Vec<(StackMember, StopOutcome)>> {
         let mut waits = Vec::new();
         let mut outcomes = Vec::new();
-        for member in members {
+        for &member in members {
             match self.check(member) {
                 PidCheck::Alive(pid) => {
                     progress.report(ProgressEvent::Started {
@@ -93,7 +115,7 @@ impl LocalProvider {
         let mut names = Vec::new();
         for l in launched {
             if !process::wait_exit(l.pid, Duration::from_secs(30)).await {
-                let _ = process::send(l.pid, Signal::SIGKILL);
+                let _ = process::send_group(l.pid, Signal::SIGKILL);
                 process::wait_exit(l.pid, Duration::from_secs(10)).await;
             }
             names.push(l.member.to_string());
@@ -127,8 +149,10 @@ async fn stop_one(
             });
         }
     }
-    process::send(pid, Signal::SIGKILL).map_err(fail)?;
+    process::send_group(pid, Signal::SIGKILL).map_err(fail)?;
     if process::wait_exit(pid, Duration::from_secs(15)).await {
+        // A killed JVM is a zombie while its threads still hold its ports.
+        process::wait_released(pid, Duration::from_secs(15)).await;
         Ok(StopOutcome::Killed {
             after_timeout: mode == StopMode::Graceful,
         })

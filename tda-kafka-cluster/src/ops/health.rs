@@ -105,7 +105,10 @@ pub async fn health<P: ClusterProvider>(
     let mut services = Vec::new();
     if bootstrap_is_the_stacks(&status, &bootstrap) {
         for s in &status.services {
-            let checked = if s.state.is_alive() {
+            let checked = if s.state.is_alive() && s.kind == ServiceKind::Redis {
+                let password = config.services.redis_password.as_ref();
+                crate::ready::redis_ping(&s.address, password).await
+            } else if s.state.is_alive() {
                 crate::ready::probe_service(s.kind, &s.address).await
             } else {
                 Err(s.state.to_string())

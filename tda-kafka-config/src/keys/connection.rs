@@ -60,6 +60,17 @@ pub(super) static NETWORK_KEYS: &[Key] = &[
         get: |c| Some(c.network.schema_registry_port.to_string()),
     },
     Key {
+        name: "TDA_SCHEMA_REGISTRY_INTERNAL_PORT",
+        doc: "Port of the registry process behind the root-path proxy on TDA_SCHEMA_REGISTRY_PORT (local provider).",
+        expected: "a port number 1..=65535",
+        secret: false,
+        set: |c, v| {
+            c.network.schema_registry_internal_port = positive(v)?;
+            Ok(())
+        },
+        get: |c| Some(c.network.schema_registry_internal_port.to_string()),
+    },
+    Key {
         name: "TDA_CONNECT_PORT",
         doc: "Kafka Connect REST port (seed: 8083).",
         expected: "a port number 1..=65535",

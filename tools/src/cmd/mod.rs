@@ -4,6 +4,7 @@ pub mod backup;
 pub mod config;
 pub mod docker;
 pub mod groups;
+pub mod registry_proxy;
 pub mod stack;
 pub mod topics;
 pub mod ui;

@@ -90,6 +90,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         refetch: args.pull,
         ready_timeout: Duration::from_secs(args.timeout),
         console: Some(console_launch(&args)?),
+        registry_proxy: Some(std::env::current_exe().context("cannot find the tda-kafka binary")?),
     };
     eprintln!(
         "Starting the TDA Kafka stack ({} brokers, {} profile{})",

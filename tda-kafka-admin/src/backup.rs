@@ -369,23 +369,11 @@ impl Admin {
     /// One poll of [`Self::await_topics`]: `(topic, where)` for every topic
     /// not yet ready somewhere.
     async fn topics_not_ready(&self, names: &[String]) -> Result<Vec<(String, String)>> {
-        if !crate::wire::plaintext(self.security_protocol.as_deref()) {
-            let topics = self.topics_metadata().await?;
-            return Ok(names
-                .iter()
-                .filter(|n| {
-                    !topics.iter().find(|t| &t.name == *n).is_some_and(|t| {
-                        !t.partitions.is_empty() && t.partitions.iter().all(|p| !p.offline())
-                    })
-                })
-                .map(|n| (n.clone(), "the metadata librdkafka fetched".to_owned()))
-                .collect());
-        }
         let mut pending = Vec::new();
         for b in self.metadata().await?.brokers {
             let addr = format!("{}:{}", b.host, b.port);
             let wher = format!("broker {} ({addr})", b.id);
-            match crate::wire::topics_not_ready_on(&addr, names, self.timeout).await {
+            match crate::wire::topics_not_ready_on(&addr, names, &self.wire).await {
                 Ok(missing) => pending.extend(missing.into_iter().map(|t| (t, wher.clone()))),
                 Err(e) => pending.extend(names.iter().map(|t| (t.clone(), format!("{wher}: {e}")))),
             }

@@ -195,10 +195,7 @@ async fn a_generated_secured_cluster_refuses_what_it_must_and_hides_every_passwo
     assert!(matches!(err, AdminError::TlsHandshake { .. }), "{err}");
     assert!(err.to_string().contains("not valid for name"), "{err}");
     // librdkafka refuses it too: nothing gets through.
-    let err = produce(&wrong_host, "tda_jobs")
-        .await
-        .err()
-        .expect("refused");
+    let err = produce(&wrong_host, "tda_jobs").await.expect_err("refused");
     assert!(!err.to_string().is_empty());
 
     // No listener speaks PLAINTEXT: not the client ports, not the controllers.
@@ -228,14 +225,14 @@ async fn a_generated_secured_cluster_refuses_what_it_must_and_hides_every_passwo
         .await
         .expect("the jobs producer writes tda_jobs");
     let t0 = Instant::now();
-    let err = produce(&jobs, "tda_results").await.err().expect("denied");
+    let err = produce(&jobs, "tda_results").await.expect_err("denied");
     assert_eq!(
         err.rdkafka_error_code(),
         Some(RDKafkaErrorCode::TopicAuthorizationFailed),
         "{err}"
     );
     let nobody = as_user(&cfg, "nobody", NOBODY_PW);
-    let err = produce(&nobody, "tda_jobs").await.err().expect("denied");
+    let err = produce(&nobody, "tda_jobs").await.expect_err("denied");
     assert_eq!(
         err.rdkafka_error_code(),
         Some(RDKafkaErrorCode::TopicAuthorizationFailed),

@@ -51,7 +51,7 @@ enum AclsCommand {
     },
 }
 
-fn print_bindings(bindings: &Vec<AclBinding>) {
+fn print_bindings(bindings: &[AclBinding]) {
     let rows: Vec<Vec<String>> = bindings.iter().map(row).collect();
     print_table(&["PRINCIPAL", "OPERATION", "RESOURCE", "NAME"], &rows);
 }
@@ -91,7 +91,7 @@ pub async fn run(a: AclsArgs) -> anyhow::Result<()> {
     match a.cmd {
         AclsCommand::List { output } => {
             let bindings = admin.describe_acls().await?;
-            output.print(&bindings, print_bindings)
+            output.print(&bindings, |b| print_bindings(b))
         }
         AclsCommand::Plan { arch, output } => {
             let plan = admin.plan_acls(&declared_acls(&arch.specs(&cfg)?)).await?;

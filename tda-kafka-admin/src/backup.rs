@@ -53,6 +53,9 @@ pub struct Backup {
     /// Groups and their offsets.
     #[serde(default)]
     pub groups: Vec<GroupBackup>,
+    /// The cluster's literal ALLOW ACLs (none without an authorizer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acls: Vec<tda_kafka_config::AclBinding>,
 }
 
 /// The status of a group whose offsets were set and read back.
@@ -70,6 +73,9 @@ pub struct RestoreReport {
     /// listed), or what is wrong (nothing of that group was set when its
     /// offsets name a topic or partition that does not exist).
     pub groups: Vec<(String, String)>,
+    /// Per ACL of the backup: `created`, `already_exists`, or the error.
+    #[serde(default)]
+    pub acls: Vec<(String, String)>,
 }
 
 impl RestoreReport {
@@ -82,6 +88,10 @@ impl RestoreReport {
                 .groups
                 .iter()
                 .all(|(_, s)| s == GROUP_OK || s.starts_with(GROUP_CLAMPED))
+            && self
+                .acls
+                .iter()
+                .all(|(_, s)| s == "created" || s == "already_exists")
     }
 }
 
@@ -250,7 +260,14 @@ impl Admin {
                     .collect(),
             });
         }
+        // A cluster without an authorizer has no ACLs to keep.
+        let acls = match self.describe_acls().await {
+            Ok(acls) => acls,
+            Err(AdminError::Refused { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         Ok(Backup {
+            acls,
             version: BACKUP_VERSION,
             created_at_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -275,6 +292,7 @@ impl Admin {
         let mut report = RestoreReport {
             topics: Vec::new(),
             groups: Vec::new(),
+            acls: Vec::new(),
         };
         if !backup.topics.is_empty() {
             let creates: Vec<crate::CreateTopic> = backup
@@ -320,7 +338,48 @@ impl Admin {
             let status = self.restore_group(g).await;
             report.groups.push((g.group.clone(), status));
         }
+        if !backup.acls.is_empty() {
+            self.restore_acls(&backup.acls, &mut report).await;
+        }
         Ok(report)
+    }
+
+    /// Creates the ACLs of a backup that the cluster lacks (never deletes).
+    async fn restore_acls(
+        &self,
+        acls: &[tda_kafka_config::AclBinding],
+        report: &mut RestoreReport,
+    ) {
+        let all_failed = |report: &mut RestoreReport, e: AdminError| {
+            let e = e.to_string();
+            report
+                .acls
+                .extend(acls.iter().map(|b| (b.to_string(), e.clone())));
+        };
+        let plan = match self.plan_acls(acls).await {
+            Ok(p) => p,
+            Err(e) => return all_failed(report, e),
+        };
+        let outcomes = match self
+            .apply_acls(
+                &crate::AclPlan {
+                    unmanaged: Vec::new(),
+                    ..plan.clone()
+                },
+                false,
+            )
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => return all_failed(report, e),
+        };
+        for b in &plan.unchanged {
+            report.acls.push((b.to_string(), "already_exists".into()));
+        }
+        for o in outcomes {
+            let status = o.error.unwrap_or_else(|| "created".into());
+            report.acls.push((o.binding.to_string(), status));
+        }
     }
 
     /// Waits until every topic in `names` has a leader for every partition
@@ -369,23 +428,11 @@ impl Admin {
     /// One poll of [`Self::await_topics`]: `(topic, where)` for every topic
     /// not yet ready somewhere.
     async fn topics_not_ready(&self, names: &[String]) -> Result<Vec<(String, String)>> {
-        if !crate::wire::plaintext(self.security_protocol.as_deref()) {
-            let topics = self.topics_metadata().await?;
-            return Ok(names
-                .iter()
-                .filter(|n| {
-                    !topics.iter().find(|t| &t.name == *n).is_some_and(|t| {
-                        !t.partitions.is_empty() && t.partitions.iter().all(|p| !p.offline())
-                    })
-                })
-                .map(|n| (n.clone(), "the metadata librdkafka fetched".to_owned()))
-                .collect());
-        }
         let mut pending = Vec::new();
         for b in self.metadata().await?.brokers {
             let addr = format!("{}:{}", b.host, b.port);
             let wher = format!("broker {} ({addr})", b.id);
-            match crate::wire::topics_not_ready_on(&addr, names, self.timeout).await {
+            match crate::wire::topics_not_ready_on(&addr, names, &self.wire).await {
                 Ok(missing) => pending.extend(missing.into_iter().map(|t| (t, wher.clone()))),
                 Err(e) => pending.extend(names.iter().map(|t| (t.clone(), format!("{wher}: {e}")))),
             }

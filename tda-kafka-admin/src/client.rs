@@ -15,7 +15,7 @@ pub struct Admin {
     pub(crate) config: ClientConfig,
     pub(crate) bootstrap: String,
     pub(crate) timeout: Duration,
-    pub(crate) security_protocol: Option<String>,
+    pub(crate) wire: crate::wire::WireOptions,
 }
 
 /// One broker as the metadata reports it.
@@ -57,6 +57,12 @@ impl Admin {
             .get("bootstrap.servers")
             .unwrap_or_default()
             .to_owned();
+        let wire = crate::wire::WireOptions::from_props(props, timeout)?;
+        if wire.secured() {
+            // A refused certificate or login fails here at once with the
+            // reason; librdkafka would only retry until the timeout.
+            crate::wire::check_login(&bootstrap, &wire).await?;
+        }
         let mut config = lower(props);
         config.set("socket.timeout.ms", timeout.as_millis().max(10).to_string());
         let inner: AdminClient<DefaultClientContext> = config
@@ -67,7 +73,7 @@ impl Admin {
             config,
             bootstrap,
             timeout,
-            security_protocol: props.get("security.protocol").map(str::to_owned),
+            wire,
         };
         admin.metadata().await?;
         Ok(admin)

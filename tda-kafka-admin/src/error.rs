@@ -132,6 +132,30 @@ pub enum AdminError {
         #[source]
         source: std::io::Error,
     },
+    /// The broker refused our SASL login (wrong user or password, or a
+    /// mechanism it does not accept). Never retried: the same credentials
+    /// fail again.
+    #[error("SASL {mechanism} authentication as {user:?} at {broker} failed: {reason} (check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD)")]
+    Authentication {
+        /// The broker address.
+        broker: String,
+        /// The user we logged in as.
+        user: String,
+        /// The mechanism.
+        mechanism: &'static str,
+        /// The broker's answer.
+        reason: String,
+    },
+    /// The TLS handshake with a broker failed: its certificate is not signed
+    /// by the configured CA, does not name the host we connected to, or the
+    /// listener does not speak TLS. Never retried.
+    #[error("TLS handshake with {broker} failed: {reason} (check KAFKA_SSL_CA_LOCATION / TDA_KAFKA_TLS_DIR and that you connect with a host name the broker certificate names)")]
+    TlsHandshake {
+        /// The broker address.
+        broker: String,
+        /// rustls' reason.
+        reason: String,
+    },
     /// A raw Kafka protocol call failed (see the crate docs on the protocol client).
     #[error("Kafka protocol call to {broker} failed: {reason}")]
     Protocol {

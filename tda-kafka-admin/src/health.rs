@@ -161,14 +161,7 @@ impl Admin {
 
     /// Cluster id and controller id via the raw protocol client, or a note why not.
     pub(crate) async fn controller_info(&self) -> (Option<String>, Option<i32>, Option<String>) {
-        if !wire::plaintext(self.security_protocol.as_deref()) {
-            return (
-                None,
-                None,
-                Some("controller lookup needs a PLAINTEXT listener".into()),
-            );
-        }
-        match wire::controller(&self.bootstrap_addrs(), self.timeout).await {
+        match wire::controller(&self.bootstrap_addrs(), &self.wire).await {
             Ok((id, c)) if c >= 0 => (id, Some(c), None),
             Ok((id, _)) => (id, None, Some("no controller reported".into())),
             Err(e) => (None, None, Some(e.to_string())),

@@ -46,6 +46,7 @@
 //! Java tools; it speaks the Kafka protocol only. Nothing is applied
 //! silently: batch operations return one outcome per item.
 
+mod acls;
 mod backup;
 mod browse;
 mod client;
@@ -61,6 +62,7 @@ mod restore;
 mod topics;
 mod wire;
 
+pub use acls::{declared_acls, AclOutcome, AclPlan};
 pub use backup::{Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION};
 pub use browse::{BrowseFrom, BrowsePage, BrowseRequest, RawRecord};
 pub use client::{lower, Admin, BrokerInfo, ClusterMetadata};

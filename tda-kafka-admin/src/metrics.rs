@@ -116,12 +116,6 @@ impl Admin {
         &self,
         topics: &[crate::TopicInfo],
     ) -> (BTreeMap<(i32, String, i32), i64>, Option<String>) {
-        if !wire::plaintext(self.security_protocol.as_deref()) {
-            return (
-                BTreeMap::new(),
-                Some("sizes need DescribeLogDirs over a PLAINTEXT listener".into()),
-            );
-        }
         let brokers = match self.metadata().await {
             Ok(m) => m.brokers,
             Err(e) => return (BTreeMap::new(), Some(e.to_string())),
@@ -141,7 +135,7 @@ impl Admin {
             async move {
                 (
                     b.id,
-                    wire::log_dir_sizes(&addr, Some(filter), self.timeout).await,
+                    wire::log_dir_sizes(&addr, Some(filter), &self.wire).await,
                 )
             }
         });

@@ -404,24 +404,12 @@ impl Admin {
 
     /// The brokers whose metadata still lists `topic`.
     async fn brokers_knowing(&self, topic: &str) -> Result<Vec<String>> {
-        if !crate::wire::plaintext(self.security_protocol.as_deref()) {
-            let listed = self
-                .topics_metadata()
-                .await?
-                .iter()
-                .any(|t| t.name == topic);
-            return Ok(if listed {
-                vec!["the metadata librdkafka fetched".to_owned()]
-            } else {
-                Vec::new()
-            });
-        }
         let names = [topic.to_owned()];
         let mut still = Vec::new();
         for b in self.metadata().await?.brokers {
             let addr = format!("{}:{}", b.host, b.port);
             let wher = format!("broker {} ({addr})", b.id);
-            match crate::wire::topics_known_on(&addr, &names, self.timeout).await {
+            match crate::wire::topics_known_on(&addr, &names, &self.wire).await {
                 Ok(known) if known.is_empty() => {}
                 Ok(_) => still.push(wher),
                 Err(e) => still.push(format!("{wher}: {e}")),
@@ -440,20 +428,11 @@ impl Admin {
         changes: &[(String, Option<String>)],
     ) -> Result<BTreeMap<String, String>> {
         self.topic_metadata(topic).await?;
-        if !crate::wire::plaintext(self.security_protocol.as_deref()) {
-            return Err(AdminError::Refused {
-                operation: "update configs of",
-                target: topic.to_owned(),
-                reason: "IncrementalAlterConfigs is sent by the raw protocol client, which \
-                         supports PLAINTEXT listeners only"
-                    .into(),
-            });
-        }
         let rejected = crate::wire::incremental_alter_topic(
             &self.bootstrap_addrs(),
             topic,
             changes,
-            self.timeout,
+            &self.wire,
         )
         .await?;
         if let Some((code, message)) = rejected {
@@ -490,7 +469,7 @@ impl Admin {
             for b in self.metadata().await?.brokers {
                 let addr = format!("{}:{}", b.host, b.port);
                 let wher = format!("broker {} ({addr})", b.id);
-                match crate::wire::topic_overrides_on(&addr, topic, self.timeout).await {
+                match crate::wire::topic_overrides_on(&addr, topic, &self.wire).await {
                     Ok(Some(now)) => {
                         let visible = changes
                             .iter()

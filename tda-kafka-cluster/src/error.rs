@@ -251,6 +251,15 @@ pub enum ClusterError {
         /// The builder's error and the last build output.
         message: String,
     },
+    /// The CA or a node certificate of a generated secured cluster could not
+    /// be made or read (`TDA_KAFKA_TLS_DIR`).
+    #[error("TLS material in {}: {reason}", dir.display())]
+    Tls {
+        /// The CA directory.
+        dir: PathBuf,
+        /// What failed (never key material).
+        reason: String,
+    },
 }
 
 impl ClusterError {

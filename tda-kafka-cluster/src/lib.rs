@@ -33,6 +33,7 @@ mod select;
 mod status;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
+pub mod tls;
 mod topics;
 
 pub use docker::Services;

@@ -46,6 +46,7 @@ async fn ensure_architecture(
             operation: "create the TDA topics",
             source,
         })?;
+    grant_declared_access(config, &admin, progress).await?;
     let created = outcomes
         .iter()
         .filter(|(_, o)| *o == EnsureOutcome::Created)
@@ -58,4 +59,50 @@ async fn ensure_architecture(
         ),
     });
     Ok(outcomes)
+}
+
+/// On a generated cluster with an authorizer, creates the ACLs of the
+/// architecture's access grants that are missing (never deletes any).
+async fn grant_declared_access(
+    config: &ClusterConfig,
+    admin: &Admin,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let sec = &config.security;
+    if !(sec.generated() && sec.protocol.uses_sasl()) {
+        return Ok(());
+    }
+    let step = Step::Other {
+        name: "granting the declared ACLs".into(),
+    };
+    progress.report(ProgressEvent::Started { step: step.clone() });
+    let declared = tda_kafka_admin::declared_acls(&config.effective_topics());
+    let acl_err = |source| ClusterError::Admin {
+        operation: "grant the declared ACLs",
+        source,
+    };
+    let plan = admin.plan_acls(&declared).await.map_err(acl_err)?;
+    let outcomes = admin.apply_acls(&plan, false).await.map_err(acl_err)?;
+    if let Some(failed) = outcomes.iter().find(|o| o.error.is_some()) {
+        return Err(ClusterError::Admin {
+            operation: "grant the declared ACLs",
+            source: tda_kafka_admin::AdminError::Protocol {
+                broker: config.bootstrap_servers(),
+                reason: format!(
+                    "{}: {}",
+                    failed.binding,
+                    failed.error.as_deref().unwrap_or_default()
+                ),
+            },
+        });
+    }
+    progress.report(ProgressEvent::Finished {
+        step,
+        detail: format!(
+            "{} created, {} already present",
+            plan.create.len(),
+            plan.unchanged.len()
+        ),
+    });
+    Ok(())
 }

@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use crate::topic::tda_architecture;
-use crate::{ClusterConfig, SaslMechanism, SecretString, TopicSpec};
+use crate::{
+    ClusterConfig, HostnameVerification, SaslMechanism, ScramCredential, SecretString, TopicSpec,
+};
 
 mod connection;
 mod services;

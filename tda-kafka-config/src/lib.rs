@@ -35,6 +35,7 @@
 //! ]);
 //! ```
 
+mod acl;
 mod cluster;
 mod envfile;
 mod environment;
@@ -50,12 +51,16 @@ mod topic;
 mod topics_file;
 mod validate;
 
+pub use acl::{principals, AclBinding, AclOperation, AclResource, Role, TopicAccess};
 pub use cluster::{ClusterConfig, NetworkConfig, Replication};
 pub use environment::Environment;
 pub use error::ConfigError;
 pub use redact::redact_quoted;
-pub use render::{is_secret_property, ClientProperties, Properties};
-pub use security::{SaslMechanism, SecretString, SecurityConfig, SecurityProtocol};
+pub use render::{is_secret_property, ClientProperties, NodeTls, Properties};
+pub use security::{
+    scram_value_error, HostnameVerification, SaslMechanism, ScramCredential, SecretString,
+    SecurityConfig, SecurityProtocol, GENERATED_CA_FILE, GENERATED_CA_KEY_FILE,
+};
 pub use services::ServicesConfig;
 pub use topic::{CleanupPolicy, TopicSpec, TDA_TOPICS};
 

@@ -189,6 +189,29 @@ fn escape(s: &str, is_key: bool) -> String {
     out
 }
 
+/// A node's TLS material on a generated cluster, in PEM: what the local
+/// provider hands Kafka as `ssl.keystore.type=PEM` / `ssl.truststore.type=PEM`.
+#[derive(Clone, Debug)]
+pub struct NodeTls {
+    /// The node's certificate followed by the CA's.
+    pub certificate_chain: String,
+    /// The node's PKCS#8 private key (never shown).
+    pub private_key: SecretString,
+    /// The CA certificate(s) the node trusts.
+    pub ca_certificates: String,
+}
+
+impl Properties {
+    /// Sets the keystore and truststore of `tls` inline (PEM, no passwords).
+    pub fn set_node_tls(&mut self, tls: &NodeTls) -> &mut Self {
+        self.set("ssl.keystore.type", "PEM")
+            .set("ssl.keystore.certificate.chain", &tls.certificate_chain)
+            .set_secret("ssl.keystore.key", tls.private_key.clone())
+            .set("ssl.truststore.type", "PEM")
+            .set("ssl.truststore.certificates", &tls.ca_certificates)
+    }
+}
+
 /// librdkafka client properties. `Debug` hides passwords.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ClientProperties(BTreeMap<String, String>);
@@ -270,7 +293,14 @@ impl ClusterConfig {
             )
             .set(
                 "listener.security.protocol.map",
-                format!("EXTERNAL:{protocol},CONTROLLER:PLAINTEXT"),
+                format!(
+                    "EXTERNAL:{protocol},CONTROLLER:{}",
+                    if self.security.generated() {
+                        "SSL"
+                    } else {
+                        "PLAINTEXT"
+                    }
+                ),
             )
             .set("inter.broker.listener.name", "EXTERNAL")
             .set("log.dirs", log_dir)
@@ -292,9 +322,66 @@ impl ClusterConfig {
         p
     }
 
+    /// The principal of node `node_id`'s certificate on a generated cluster.
+    pub fn node_principal(node_id: u16) -> String {
+        format!("CN={}", Self::node_common_name(node_id))
+    }
+
+    /// The common name of node `node_id`'s generated certificate.
+    pub fn node_common_name(node_id: u16) -> String {
+        format!("tda-kafka-node-{node_id}")
+    }
+
+    /// The secured part of a generated cluster (`TDA_KAFKA_TLS_DIR`): the
+    /// controller listener on mutual TLS, the JAAS entry of every SCRAM
+    /// mechanism on the client listener (the admin user is also the
+    /// inter-broker principal), and with SASL the KRaft StandardAuthorizer
+    /// with the nodes and the admin as super users.
+    fn render_generated_security(&self, p: &mut Properties) {
+        let sec = &self.security;
+        p.set("listener.name.controller.ssl.client.auth", "required");
+        let endpoint = match sec.hostname_verification {
+            crate::HostnameVerification::Https => "https",
+            crate::HostnameVerification::None => "",
+        };
+        p.set("ssl.endpoint.identification.algorithm", endpoint);
+        if !sec.protocol.uses_sasl() {
+            return;
+        }
+        if let (Some(user), Some(password)) = (&sec.sasl_username, &sec.sasl_password) {
+            for m in sec.scram_mechanisms() {
+                p.set_secret(
+                    format!(
+                        "listener.name.external.{}.sasl.jaas.config",
+                        m.as_str().to_ascii_lowercase()
+                    ),
+                    SecretString::new(format!(
+                        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{user}\" password=\"{}\";",
+                        password.expose()
+                    )),
+                );
+            }
+        }
+        let mut supers: Vec<String> = self
+            .node_ids()
+            .map(|id| format!("User:{}", Self::node_principal(id)))
+            .collect();
+        if let Some(user) = &sec.sasl_username {
+            supers.push(format!("User:{user}"));
+        }
+        p.set(
+            "authorizer.class.name",
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        )
+        .set("super.users", supers.join(";"))
+        .set("allow.everyone.if.no.acl.found", "false");
+    }
+
     fn render_broker_security(&self, p: &mut Properties) {
         let sec = &self.security;
-        if sec.protocol.uses_tls() {
+        if sec.generated() {
+            self.render_generated_security(p);
+        } else if sec.protocol.uses_tls() {
             for (k, v) in [
                 ("ssl.keystore.location", &sec.ssl_keystore_location),
                 ("ssl.truststore.location", &sec.ssl_truststore_location),
@@ -339,8 +426,11 @@ impl ClusterConfig {
             );
         }
         if sec.protocol.uses_tls() {
-            if let Some(ca) = &sec.ssl_ca_location {
+            if let Some(ca) = sec.ca_location() {
                 c.set("ssl.ca.location", ca);
+            }
+            if sec.hostname_verification == crate::HostnameVerification::None {
+                c.set("ssl.endpoint.identification.algorithm", "none");
             }
         }
         if sec.protocol.uses_sasl() {

@@ -143,7 +143,48 @@ impl FromStr for SaslMechanism {
     }
 }
 
-/// Security settings (`KAFKA_SECURITY_PROTOCOL`, `KAFKA_SSL_*`, `KAFKA_SASL_*`).
+/// Whether TLS clients check that the broker's certificate names the host
+/// they connected to (`KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostnameVerification {
+    /// `https`: the certificate must name the host (Kafka's default).
+    #[default]
+    Https,
+    /// Empty: any certificate signed by a trusted CA is accepted.
+    None,
+}
+
+/// A SCRAM user the local provider creates when it formats the storage
+/// (`TDA_KAFKA_SCRAM_CREDENTIALS`). `Debug` hides the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScramCredential {
+    /// The user name (principal `User:<name>`).
+    pub name: String,
+    /// Its password.
+    pub password: SecretString,
+}
+
+/// Characters a generated cluster's SCRAM user name or password must not
+/// contain: they would break the `--add-scram` syntax or the JAAS entry.
+pub const SCRAM_FORBIDDEN: &[char] = &[',', '[', ']', '"', '=', '\\', '\'', ';'];
+
+/// Why `value` (a SCRAM user name or password) cannot be used, if it cannot.
+pub fn scram_value_error(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("is empty".into());
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("contains white space or a control character".into());
+    }
+    value
+        .chars()
+        .find(|c| SCRAM_FORBIDDEN.contains(c))
+        .map(|c| format!("contains {c:?} (not allowed: , [ ] \" = \\ ' ;)"))
+}
+
+/// Security settings (`KAFKA_SECURITY_PROTOCOL`, `KAFKA_SSL_*`, `KAFKA_SASL_*`,
+/// `TDA_KAFKA_TLS_DIR`, `TDA_KAFKA_SCRAM_CREDENTIALS`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SecurityConfig {
     /// `KAFKA_SECURITY_PROTOCOL`.
@@ -168,7 +209,66 @@ pub struct SecurityConfig {
     pub sasl_username: Option<String>,
     /// `KAFKA_SASL_PASSWORD`.
     pub sasl_password: Option<SecretString>,
+    /// `KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM`.
+    #[serde(default)]
+    pub hostname_verification: HostnameVerification,
+    /// `TDA_KAFKA_TLS_DIR`: where the local provider keeps the CA it
+    /// generates (`ca.pem`, `ca.key`); node certificates are issued from it at
+    /// every start. Replaces the keystore and truststore settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_dir: Option<String>,
+    /// `TDA_KAFKA_SCRAM_CREDENTIALS`: SCRAM users besides
+    /// `KAFKA_SASL_USERNAME`, created at storage format time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scram_credentials: Vec<ScramCredential>,
 }
+
+impl SecurityConfig {
+    /// Whether the local provider generates the TLS material and the SCRAM
+    /// users (`TDA_KAFKA_TLS_DIR` set).
+    pub fn generated(&self) -> bool {
+        self.tls_dir.is_some()
+    }
+
+    /// The CA file clients verify the brokers with: `KAFKA_SSL_CA_LOCATION`,
+    /// else the generated CA in `TDA_KAFKA_TLS_DIR`.
+    pub fn ca_location(&self) -> Option<String> {
+        self.ssl_ca_location.clone().or_else(|| {
+            self.tls_dir
+                .as_ref()
+                .map(|d| format!("{}/{GENERATED_CA_FILE}", d.trim_end_matches('/')))
+        })
+    }
+
+    /// Every SCRAM user of a generated cluster: `KAFKA_SASL_USERNAME` (the
+    /// admin and inter-broker principal) first, then the credentials.
+    pub fn scram_users(&self) -> Vec<ScramCredential> {
+        let admin = match (&self.sasl_username, &self.sasl_password) {
+            (Some(name), Some(password)) => Some(ScramCredential {
+                name: name.clone(),
+                password: password.clone(),
+            }),
+            _ => None,
+        };
+        admin
+            .into_iter()
+            .chain(self.scram_credentials.iter().cloned())
+            .collect()
+    }
+
+    /// The SCRAM mechanisms enabled (PLAIN is never used by a generated cluster).
+    pub fn scram_mechanisms(&self) -> impl Iterator<Item = SaslMechanism> + '_ {
+        self.sasl_enabled_mechanisms
+            .iter()
+            .copied()
+            .filter(|m| *m != SaslMechanism::Plain)
+    }
+}
+
+/// The file name of the generated CA certificate in `TDA_KAFKA_TLS_DIR`.
+pub const GENERATED_CA_FILE: &str = "ca.pem";
+/// The file name of the generated CA's private key (0600) in `TDA_KAFKA_TLS_DIR`.
+pub const GENERATED_CA_KEY_FILE: &str = "ca.key";
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::acl::{bindings_for, principals, AclBinding, TopicAccess};
 use crate::ConfigError;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -86,6 +87,9 @@ pub struct TopicSpec {
     /// Further topic-level configs, e.g. `compression.type`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub configs: BTreeMap<String, String>,
+    /// Who may produce and consume (ACLs on a cluster with an authorizer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<TopicAccess>,
 }
 
 impl TopicSpec {
@@ -100,7 +104,19 @@ impl TopicSpec {
             cleanup_policy: CleanupPolicy::Delete,
             min_insync_replicas: None,
             configs: BTreeMap::new(),
+            access: Vec::new(),
         }
+    }
+
+    /// Adds an access grant.
+    pub fn with_access(mut self, access: TopicAccess) -> Self {
+        self.access.push(access);
+        self
+    }
+
+    /// The ACL bindings of this topic's access grants.
+    pub fn acl_bindings(&self) -> Vec<AclBinding> {
+        bindings_for(&self.name, &self.access)
     }
 
     /// Sets the purpose text.
@@ -150,11 +166,16 @@ pub(crate) fn tda_architecture() -> Vec<TopicSpec> {
     vec![
         TopicSpec::new("tda_jobs", 3)
             .with_purpose("Job submission and lifecycle")
-            .with_retention_days(7),
+            .with_retention_days(7)
+            .with_access(TopicAccess::produce(principals::JOBS_PRODUCER)),
         TopicSpec::new("tda_results", 3)
             .with_purpose("Computation results")
             .with_retention_days(30)
-            .with_cleanup_policy(CleanupPolicy::Compact),
+            .with_cleanup_policy(CleanupPolicy::Compact)
+            .with_access(TopicAccess::consume(
+                principals::RESULTS_CONSUMER,
+                principals::RESULTS_GROUP,
+            )),
         TopicSpec::new("tda_events", 1)
             .with_purpose("System events and notifications")
             .with_retention_days(14),

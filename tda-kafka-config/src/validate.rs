@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::keys::lookup;
 use crate::loader::{Provenance, Source};
 use crate::report::{Issue, ValidationReport};
-use crate::{ClusterConfig, Environment, TopicSpec};
+use crate::{scram_value_error, ClusterConfig, Environment, SaslMechanism, TopicSpec};
 
 /// Longest topic name Kafka accepts.
 pub const MAX_TOPIC_NAME_LEN: usize = 249;
@@ -244,6 +244,11 @@ fn check_topics(c: &ClusterConfig, cx: &mut Ctx<'_>) {
                     .push(&t.name);
             }
         }
+        for a in &t.access {
+            if let Some(why) = a.error() {
+                cx.issue(Issue::error(Some(&key), format!("access: {why}")));
+            }
+        }
         if t.partitions < 1 {
             cx.issue(Issue::error(
                 Some(&topic_issue_key(t, "PARTITIONS")),
@@ -409,7 +414,101 @@ fn check_ports(c: &ClusterConfig, cx: &mut Ctx<'_>) {
     }
 }
 
+/// Rules of a cluster whose TLS material and SCRAM users the local provider
+/// generates (`TDA_KAFKA_TLS_DIR`).
+fn check_secured(c: &ClusterConfig, cx: &mut Ctx<'_>) {
+    let s = &c.security;
+    let p = s.protocol;
+    if !s.generated() {
+        if !s.scram_credentials.is_empty() {
+            cx.issue(Issue::warning(
+                Some("TDA_KAFKA_SCRAM_CREDENTIALS"),
+                "ignored: only a generated cluster (TDA_KAFKA_TLS_DIR) creates SCRAM users",
+            ));
+        }
+        return;
+    }
+    if !p.uses_tls() {
+        cx.issue(
+            Issue::error(
+                Some("TDA_KAFKA_TLS_DIR"),
+                format!(
+                    "a generated cluster encrypts every listener, but KAFKA_SECURITY_PROTOCOL={p}"
+                ),
+            )
+            .with_hint("set KAFKA_SECURITY_PROTOCOL=SASL_SSL or SSL, or remove TDA_KAFKA_TLS_DIR"),
+        );
+    }
+    for (key, set) in [
+        (
+            "KAFKA_SSL_KEYSTORE_LOCATION",
+            s.ssl_keystore_location.is_some(),
+        ),
+        (
+            "KAFKA_SSL_TRUSTSTORE_LOCATION",
+            s.ssl_truststore_location.is_some(),
+        ),
+    ] {
+        if set {
+            cx.issue(Issue::warning(
+                Some(key),
+                "ignored: TDA_KAFKA_TLS_DIR generates the node keystores",
+            ));
+        }
+    }
+    if !p.uses_sasl() {
+        return;
+    }
+    if s.sasl_enabled_mechanisms.contains(&SaslMechanism::Plain)
+        || s.sasl_mechanism_inter_broker_protocol == Some(SaslMechanism::Plain)
+    {
+        cx.issue(
+            Issue::error(
+                Some("KAFKA_SASL_ENABLED_MECHANISMS"),
+                "a generated cluster supports SCRAM-SHA-256 and SCRAM-SHA-512 only, not PLAIN",
+            )
+            .with_hint("set KAFKA_SASL_ENABLED_MECHANISMS=SCRAM-SHA-512,SCRAM-SHA-256"),
+        );
+    }
+    if let Some(u) = &s.sasl_username {
+        if let Some(why) =
+            scram_value_error(u).or_else(|| u.contains(':').then(|| "contains ':'".into()))
+        {
+            cx.issue(Issue::error(
+                Some("KAFKA_SASL_USERNAME"),
+                format!("the user name {why}"),
+            ));
+        }
+    }
+    if let Some(why) = s
+        .sasl_password
+        .as_ref()
+        .and_then(|pw| scram_value_error(pw.expose()))
+    {
+        cx.issue(Issue::error(
+            Some("KAFKA_SASL_PASSWORD"),
+            format!("the password {why}"),
+        ));
+    }
+    for (i, u) in s.scram_credentials.iter().enumerate() {
+        let n = i + 1;
+        if let Some(why) = scram_value_error(&u.name) {
+            cx.issue(Issue::error(
+                Some("TDA_KAFKA_SCRAM_CREDENTIALS"),
+                format!("the user name of entry {n} {why}"),
+            ));
+        }
+        if let Some(why) = scram_value_error(u.password.expose()) {
+            cx.issue(Issue::error(
+                Some("TDA_KAFKA_SCRAM_CREDENTIALS"),
+                format!("the password of entry {n} ({}) {why}", u.name),
+            ));
+        }
+    }
+}
+
 fn check_security(c: &ClusterConfig, cx: &mut Ctx<'_>) {
+    check_secured(c, cx);
     let s = &c.security;
     let p = s.protocol;
     let proto = "KAFKA_SECURITY_PROTOCOL";
@@ -422,7 +521,7 @@ fn check_security(c: &ClusterConfig, cx: &mut Ctx<'_>) {
             .with_hint(format!("set {key} or change {proto}")),
         );
     };
-    if p.uses_tls() {
+    if p.uses_tls() && !s.generated() {
         if s.ssl_keystore_location.is_none() {
             missing("KAFKA_SSL_KEYSTORE_LOCATION", "a TLS listener");
         }
@@ -458,7 +557,7 @@ fn check_security(c: &ClusterConfig, cx: &mut Ctx<'_>) {
             ));
         }
     }
-    if p.uses_tls() && s.ssl_ca_location.is_none() {
+    if p.uses_tls() && s.ca_location().is_none() {
         cx.issue(Issue::warning(
             Some("KAFKA_SSL_CA_LOCATION"),
             "not set: our clients verify the brokers against the system CA store",

@@ -48,6 +48,8 @@ enum Command {
     Topics(cmd::topics::TopicsArgs),
     /// Consumer groups: list, describe with lag, reset offsets, delete.
     Groups(cmd::groups::GroupsArgs),
+    /// ACLs of the architecture's access grants: list, plan/apply/check (secured clusters).
+    Acls(cmd::acls::AclsArgs),
     /// Write topics (configs, partitions, RF) and group offsets to a YAML/JSON file.
     Backup(cmd::backup::BackupArgs),
     /// Recreate missing topics and set group offsets from a backup file.
@@ -84,6 +86,7 @@ fn main() -> std::process::ExitCode {
             Command::Docker(c) => cmd::docker::run(c).await,
             Command::Topics(c) => cmd::topics::run_args(c).await,
             Command::Groups(c) => cmd::groups::run(c).await,
+            Command::Acls(c) => cmd::acls::run(c).await,
             Command::Backup(c) => cmd::backup::run_backup(c).await,
             Command::Restore(c) => cmd::backup::run_restore(c).await,
             Command::Ui(a) => cmd::ui::run(a).await,

@@ -228,6 +228,15 @@ impl ClusterProvider for DockerProvider {
         progress: &dyn Progress,
         cancel: CancellationToken,
     ) -> Result<StartReport> {
+        if let Some(dir) = &config.security.tls_dir {
+            // Refused before anything starts: the containers would come up
+            // without certificates or SCRAM users.
+            return Err(ClusterError::Tls {
+                dir: dir.into(),
+                reason: "the Docker provider does not generate certificates and SCRAM users yet;                          start a generated secured cluster with the local provider"
+                    .into(),
+            });
+        }
         let mut started = Vec::new();
         let result = self
             .start_inner(config, options, progress, &cancel, &mut started)

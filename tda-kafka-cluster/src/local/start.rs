@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Instant;
 
-use tda_kafka_config::ClusterConfig;
+use tda_kafka_config::{ClusterConfig, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use super::jvm::{self, StartFlags};
@@ -16,6 +16,7 @@ use super::state::Stored;
 use super::{Launched, LocalProvider, LOG4J_FILE};
 use crate::dist::{self, ConnectPlugins, Java, KafkaDist, RegistryDist};
 use crate::poll::Wait;
+use crate::tls::CertificateAuthority;
 use crate::{
     ClusterError, LogLocation, Progress, ProgressEvent, Result, ServiceKind, StackMember,
     StartOptions, StartReport, Step, StopOptions,
@@ -50,6 +51,11 @@ pub(super) fn write_private(path: &Path, text: &str) -> Result<()> {
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(ClusterError::io("cannot write", path))
+}
+
+/// One argument of a java `@argfile`, in double quotes.
+fn argfile_quote(arg: &str) -> String {
+    format!("\"{}\"", arg.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// Fails with the log tail of the first launched process that died.
@@ -134,9 +140,34 @@ impl LocalProvider {
         cluster_id: &str,
         ids: &[u16],
         tuning: &[String],
+        scram: &[SecretString],
     ) -> Result<()> {
         let mut children = Vec::new();
+        let mut argfiles = Vec::new();
         for &id in ids {
+            // The tool and its arguments go through a java @argfile (0600,
+            // removed after the format): `--add-scram` carries passwords,
+            // which must not show in the process list.
+            let mut tool: Vec<String> = [
+                "kafka.tools.StorageTool",
+                "format",
+                "--ignore-formatted",
+                "-t",
+                cluster_id,
+                "-c",
+            ]
+            .map(String::from)
+            .to_vec();
+            tool.push(self.node_props(id).display().to_string());
+            let mut text: String = tool.iter().map(|a| argfile_quote(a) + "\n").collect();
+            for s in scram {
+                text.push_str("--add-scram\n");
+                text.push_str(&argfile_quote(s.expose()));
+                text.push('\n');
+            }
+            let argfile = self.node_dir(id).join("format.args");
+            write_private(&argfile, &text)?;
+            argfiles.push(argfile.clone());
             let child = std::process::Command::new(&java.path)
                 .arg(jvm::TOOL_HEAP)
                 .args(tuning)
@@ -145,15 +176,7 @@ impl LocalProvider {
                     "-Dlog4j2.configurationFile={}",
                     self.data_dir.join(LOG4J_FILE).display()
                 ))
-                .args([
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "--ignore-formatted",
-                    "-t",
-                ])
-                .arg(cluster_id)
-                .arg("-c")
-                .arg(self.node_props(id))
+                .arg(format!("@{}", argfile.display()))
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -167,9 +190,9 @@ impl LocalProvider {
         }
         let mut first_error = None;
         for (id, child) in children {
-            let out = child
-                .wait_with_output()
-                .map_err(ClusterError::io("cannot wait for", &java.path))?;
+            let out = child.wait_with_output();
+            let _ = std::fs::remove_file(self.node_dir(id).join("format.args"));
+            let out = out.map_err(ClusterError::io("cannot wait for", &java.path))?;
             if !out.status.success() && first_error.is_none() {
                 let text = String::from_utf8_lossy(&out.stdout).into_owned()
                     + &String::from_utf8_lossy(&out.stderr);
@@ -180,6 +203,9 @@ impl LocalProvider {
                     log_tail: dist::tail_lines(&text, 20),
                 });
             }
+        }
+        for f in argfiles {
+            let _ = std::fs::remove_file(f);
         }
         first_error.map_or(Ok(()), Err)
     }
@@ -383,10 +409,19 @@ impl LocalProvider {
         let log4j = self.data_dir.join(LOG4J_FILE);
         std::fs::write(&log4j, LOG4J2).map_err(ClusterError::io("cannot write", &log4j))?;
         let mut to_format = Vec::new();
+        let ca = match &config.security.tls_dir {
+            Some(dir) if !plan.to_start.is_empty() => {
+                Some(CertificateAuthority::ensure(Path::new(dir))?)
+            }
+            _ => None,
+        };
         for &id in &plan.to_start {
             let data = self.node_dir(id).join("data");
             std::fs::create_dir_all(&data).map_err(ClusterError::io("cannot create", &data))?;
-            let props = config.broker_properties(id, &data.display().to_string());
+            let mut props = config.broker_properties(id, &data.display().to_string());
+            if let Some(ca) = &ca {
+                props.set_node_tls(&ca.node(config, id)?);
+            }
             write_private(&self.node_props(id), &props.to_properties_string())?;
             if !data.join("meta.properties").exists() {
                 to_format.push(id);
@@ -413,7 +448,14 @@ impl LocalProvider {
         progress.report(ProgressEvent::Started {
             step: Step::FormatStorage,
         });
-        self.format_storage(java, kafka, &cluster_id, &to_format, &flags.storage_tool())?;
+        self.format_storage(
+            java,
+            kafka,
+            &cluster_id,
+            &to_format,
+            &flags.storage_tool(),
+            &crate::tls::add_scram_args(config),
+        )?;
         progress.report(ProgressEvent::Finished {
             step: Step::FormatStorage,
             detail: format!("cluster id {cluster_id}, nodes {to_format:?}"),

@@ -210,6 +210,57 @@ pub(super) static SECURITY_KEYS: &[Key] = &[
         get: |c| c.security.ssl_ca_location.clone(),
     },
     Key {
+        name: "KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM",
+        doc: "https: clients check that the broker certificate names the host; empty turns that off (refused in production).",
+        expected: "https or empty",
+        secret: false,
+        set: |c, v| {
+            c.security.hostname_verification = match v.trim().to_ascii_lowercase().as_str() {
+                "https" => HostnameVerification::Https,
+                "" | "none" => HostnameVerification::None,
+                _ => return Err(()),
+            };
+            Ok(())
+        },
+        get: |c| {
+            Some(match c.security.hostname_verification {
+                HostnameVerification::Https => "https".into(),
+                HostnameVerification::None => String::new(),
+            })
+        },
+    },
+    Key {
+        name: "TDA_KAFKA_TLS_DIR",
+        doc: "Directory of the CA the local provider generates when missing (ca.pem, ca.key); node certificates are issued from it at every start. Replaces the keystore/truststore keys.",
+        expected: "a directory path",
+        secret: false,
+        set: |c, v| {
+            c.security.tls_dir = optional(v);
+            Ok(())
+        },
+        get: |c| c.security.tls_dir.clone(),
+    },
+    Key {
+        name: "TDA_KAFKA_SCRAM_CREDENTIALS",
+        doc: "SCRAM users created with the storage, besides KAFKA_SASL_USERNAME: user:password[,user:password...] (secret).",
+        expected: "user:password pairs separated by commas",
+        secret: true,
+        set: |c, v| {
+            c.security.scram_credentials = scram_credentials(v)?;
+            Ok(())
+        },
+        get: |c| {
+            let users = &c.security.scram_credentials;
+            (!users.is_empty()).then(|| {
+                users
+                    .iter()
+                    .map(|u| format!("{}:{}", u.name, u.password.expose()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+        },
+    },
+    Key {
         name: "KAFKA_SASL_ENABLED_MECHANISMS",
         doc: "Comma-separated SASL mechanisms the brokers accept.",
         expected: "a comma-separated list of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
@@ -269,3 +320,20 @@ pub(super) static SECURITY_KEYS: &[Key] = &[
         },
     },
 ];
+
+fn scram_credentials(v: &str) -> Result<Vec<ScramCredential>, ()> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (name, password) = p.split_once(':').ok_or(())?;
+            if name.is_empty() || password.is_empty() {
+                return Err(());
+            }
+            Ok(ScramCredential {
+                name: name.to_owned(),
+                password: SecretString::new(password),
+            })
+        })
+        .collect()
+}

@@ -39,9 +39,10 @@ pub async fn run_backup(a: BackupArgs) -> anyhow::Result<()> {
     } else {
         b.write(&a.file)?;
         eprintln!(
-            "backed up {} topic(s) and {} group(s) to {}",
+            "backed up {} topic(s), {} group(s) and {} ACL(s) to {}",
             b.topics.len(),
             b.groups.len(),
+            b.acls.len(),
             a.file.display()
         );
     }
@@ -59,6 +60,9 @@ pub async fn run_restore(a: RestoreArgs) -> anyhow::Result<()> {
         }
         for (g, s) in &r.groups {
             println!("group {g}: offsets {s}");
+        }
+        for (acl, s) in &r.acls {
+            println!("acl {acl}: {s}");
         }
     })?;
     if !r.success() {

@@ -1,5 +1,6 @@
 //! One module per command group; each exposes its clap arguments and `run`.
 
+pub mod acls;
 pub mod backup;
 pub mod config;
 pub mod docker;

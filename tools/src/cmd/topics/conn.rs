@@ -73,7 +73,7 @@ pub struct ArchArgs {
 }
 
 impl ArchArgs {
-    pub(super) fn specs(&self, cfg: &ClusterConfig) -> anyhow::Result<Vec<TopicSpec>> {
+    pub(crate) fn specs(&self, cfg: &ClusterConfig) -> anyhow::Result<Vec<TopicSpec>> {
         match &self.file {
             Some(path) => {
                 let b = Backup::read(path)?;

@@ -3,10 +3,9 @@
 //! `IncrementalAlterConfigs`), and for asking one given broker what its own
 //! metadata and config cache show (propagation checks).
 //!
-//! It speaks PLAINTEXT only: one short-lived TCP connection per call, request
-//! versions negotiated with `ApiVersions`, every step bounded by the caller's
-//! timeout. For SSL/SASL clusters the callers report the affected fields as
-//! unavailable instead of failing the whole operation.
+//! One short-lived connection per call (TLS and SASL as the client's
+//! security settings say, see [`secure`]), request versions negotiated with
+//! `ApiVersions`, every step bounded by the caller's timeout.
 
 use std::time::Duration;
 
@@ -26,9 +25,15 @@ use tokio::net::TcpStream;
 
 use crate::{AdminError, Result};
 
+pub(crate) mod acl;
+pub(crate) mod secure;
+
+pub(crate) use secure::WireOptions;
+use secure::{Io, Mechanism, Scram};
+
 /// A connection to one broker.
 pub(crate) struct WireConn {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     addr: String,
     correlation: i32,
     versions: Vec<(i16, i16, i16)>,
@@ -43,12 +48,23 @@ fn wire_err(addr: &str, reason: impl std::fmt::Display) -> AdminError {
 }
 
 impl WireConn {
-    /// Connects to `addr` (`host:port`) and negotiates API versions.
-    pub(crate) async fn connect(addr: &str, timeout: Duration) -> Result<Self> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+    /// Connects to `addr` (`host:port`), negotiates API versions and
+    /// authenticates as the options say.
+    pub(crate) async fn connect(addr: &str, opts: &WireOptions) -> Result<Self> {
+        let timeout = opts.timeout;
+        let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| wire_err(addr, format!("connect timed out after {timeout:?}")))?
             .map_err(|e| wire_err(addr, e))?;
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let stream = tokio::time::timeout(timeout, opts.wrap(tcp, host))
+            .await
+            .map_err(|_| wire_err(addr, format!("TLS handshake timed out after {timeout:?}")))?
+            .map_err(|e| AdminError::TlsHandshake {
+                broker: addr.to_owned(),
+                reason: e.to_string(),
+            })?;
         let mut conn = Self {
             stream,
             addr: addr.to_owned(),
@@ -71,7 +87,71 @@ impl WireConn {
             .iter()
             .map(|k| (k.api_key, k.min_version, k.max_version))
             .collect();
+        if let Some(sasl) = &opts.sasl {
+            conn.authenticate(sasl).await?;
+        }
         Ok(conn)
+    }
+
+    /// SaslHandshake v1, then the mechanism's SaslAuthenticate round trips.
+    async fn authenticate(&mut self, sasl: &secure::Sasl) -> Result<()> {
+        use kafka_protocol::messages::sasl_authenticate_request::SaslAuthenticateRequest;
+        use kafka_protocol::messages::sasl_handshake_request::SaslHandshakeRequest;
+        let broker = self.addr.clone();
+        let refused = |reason: String| AdminError::Authentication {
+            broker: broker.clone(),
+            user: sasl.username.clone(),
+            mechanism: sasl.mechanism.name(),
+            reason,
+        };
+        let hs = self
+            .send_version(
+                SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(sasl.mechanism.name())),
+                1,
+            )
+            .await?;
+        if hs.error_code != 0 {
+            let offered: Vec<String> = hs.mechanisms.iter().map(|m| m.to_string()).collect();
+            return Err(refused(format!(
+                "the broker does not accept {} (it offers {})",
+                sasl.mechanism.name(),
+                offered.join(", ")
+            )));
+        }
+        let step = |bytes: Vec<u8>| {
+            SaslAuthenticateRequest::default().with_auth_bytes(bytes::Bytes::from(bytes))
+        };
+        let answer = |code: i16, msg: Option<StrBytes>| -> Result<()> {
+            if code == 0 {
+                Ok(())
+            } else {
+                Err(refused(
+                    msg.map(|m| m.to_string())
+                        .unwrap_or_else(|| format!("error code {code}")),
+                ))
+            }
+        };
+        match sasl.mechanism {
+            Mechanism::Plain => {
+                let msg = format!("\0{}\0{}", sasl.username, sasl.password.expose());
+                let r = self.send(step(msg.into_bytes())).await?;
+                answer(r.error_code, r.error_message)
+            }
+            m => {
+                let mut scram =
+                    Scram::new(m, &sasl.username, &sasl.password, Scram::random_nonce());
+                let r = self.send(step(scram.client_first().into_bytes())).await?;
+                answer(r.error_code, r.error_message)?;
+                let first = String::from_utf8_lossy(&r.auth_bytes).into_owned();
+                let fin = scram.client_final(&first).map_err(&refused)?;
+                let r = self.send(step(fin.into_bytes())).await?;
+                answer(r.error_code, r.error_message)?;
+                scram
+                    .verify_server_final(&String::from_utf8_lossy(&r.auth_bytes))
+                    .map_err(&refused)
+            }
+        }
     }
 
     /// The highest version both sides support for request `R`.
@@ -160,14 +240,35 @@ impl WireConn {
     }
 }
 
+/// Connects (TLS, SASL) to the first bootstrap address that answers: a
+/// refused certificate or login fails at once ([`AdminError::TlsHandshake`],
+/// [`AdminError::Authentication`]); unreachable brokers are left to the
+/// caller's own connection attempts.
+pub(crate) async fn check_login(bootstrap: &str, opts: &WireOptions) -> Result<()> {
+    for addr in bootstrap
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        match WireConn::connect(addr, opts).await {
+            Ok(_) => return Ok(()),
+            Err(e @ (AdminError::Authentication { .. } | AdminError::TlsHandshake { .. })) => {
+                return Err(e)
+            }
+            Err(_) => continue,
+        }
+    }
+    Ok(())
+}
+
 /// Cluster id and controller id from a `Metadata` request without topics.
 pub(crate) async fn controller(
     addrs: &[String],
-    timeout: Duration,
+    opts: &WireOptions,
 ) -> Result<(Option<String>, i32)> {
     let mut last = None;
     for addr in addrs {
-        match controller_from(addr, timeout).await {
+        match controller_from(addr, opts).await {
             Ok(r) => return Ok(r),
             Err(e) => last = Some(e),
         }
@@ -175,8 +276,8 @@ pub(crate) async fn controller(
     Err(last.unwrap_or_else(|| wire_err("", "no bootstrap servers")))
 }
 
-async fn controller_from(addr: &str, timeout: Duration) -> Result<(Option<String>, i32)> {
-    let mut conn = WireConn::connect(addr, timeout).await?;
+async fn controller_from(addr: &str, opts: &WireOptions) -> Result<(Option<String>, i32)> {
+    let mut conn = WireConn::connect(addr, opts).await?;
     let req = MetadataRequest::default().with_topics(Some(Vec::new()));
     let resp: MetadataResponse = conn.send(req).await?;
     Ok((resp.cluster_id.map(|s| s.to_string()), resp.controller_id.0))
@@ -186,9 +287,9 @@ async fn controller_from(addr: &str, timeout: Duration) -> Result<(Option<String
 pub(crate) async fn log_dir_sizes(
     addr: &str,
     topics: Option<&[(String, Vec<i32>)]>,
-    timeout: Duration,
+    opts: &WireOptions,
 ) -> Result<Vec<(String, i32, i64)>> {
-    let mut conn = WireConn::connect(addr, timeout).await?;
+    let mut conn = WireConn::connect(addr, opts).await?;
     let req = DescribeLogDirsRequest::default().with_topics(topics.map(|ts| {
         ts.iter()
             .map(|(t, ps)| {
@@ -221,25 +322,20 @@ pub(crate) async fn log_dir_sizes(
     Ok(out)
 }
 
-/// Whether `props` describe a cluster this module can talk to.
-pub(crate) fn plaintext(security_protocol: Option<&str>) -> bool {
-    security_protocol.is_none_or(|p| p.eq_ignore_ascii_case("plaintext"))
-}
-
 /// IncrementalAlterConfigs on one topic: `Some(v)` sets, `None` deletes the
 /// override. Returns the broker's error code and message when it rejects it.
 pub(crate) async fn incremental_alter_topic(
     addrs: &[String],
     topic: &str,
     changes: &[(String, Option<String>)],
-    timeout: Duration,
+    opts: &WireOptions,
 ) -> Result<Option<(i16, Option<String>)>> {
     use kafka_protocol::messages::incremental_alter_configs_request::{
         AlterConfigsResource, AlterableConfig, IncrementalAlterConfigsRequest,
     };
     let mut last = None;
     for addr in addrs {
-        let mut conn = match WireConn::connect(addr, timeout).await {
+        let mut conn = match WireConn::connect(addr, opts).await {
             Ok(c) => c,
             Err(e) => {
                 last = Some(e);
@@ -277,10 +373,10 @@ pub(crate) async fn incremental_alter_topic(
 pub(crate) async fn topics_not_ready_on(
     addr: &str,
     topics: &[String],
-    timeout: Duration,
+    opts: &WireOptions,
 ) -> Result<Vec<String>> {
     use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-    let mut conn = WireConn::connect(addr, timeout).await?;
+    let mut conn = WireConn::connect(addr, opts).await?;
     let req = MetadataRequest::default()
         .with_allow_auto_topic_creation(false)
         .with_topics(Some(
@@ -316,11 +412,11 @@ pub(crate) async fn topics_not_ready_on(
 pub(crate) async fn topics_known_on(
     addr: &str,
     topics: &[String],
-    timeout: Duration,
+    opts: &WireOptions,
 ) -> Result<Vec<String>> {
     use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
     const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-    let mut conn = WireConn::connect(addr, timeout).await?;
+    let mut conn = WireConn::connect(addr, opts).await?;
     let req = MetadataRequest::default()
         .with_allow_auto_topic_creation(false)
         .with_topics(Some(
@@ -353,12 +449,12 @@ pub(crate) async fn topics_known_on(
 pub(crate) async fn topic_overrides_on(
     addr: &str,
     topic: &str,
-    timeout: Duration,
+    opts: &WireOptions,
 ) -> Result<Option<std::collections::BTreeMap<String, String>>> {
     use kafka_protocol::messages::describe_configs_request::{
         DescribeConfigsRequest, DescribeConfigsResource,
     };
-    let mut conn = WireConn::connect(addr, timeout).await?;
+    let mut conn = WireConn::connect(addr, opts).await?;
     let req =
         DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
             .with_resource_type(2)

@@ -434,11 +434,7 @@ impl ClusterConfig {
             }
         }
         if sec.protocol.uses_sasl() {
-            let mech = sec
-                .sasl_enabled_mechanisms
-                .first()
-                .copied()
-                .or(sec.sasl_mechanism_inter_broker_protocol);
+            let mech = sec.client_sasl_mechanism();
             if let Some(m) = mech {
                 c.set("sasl.mechanism", m);
             }

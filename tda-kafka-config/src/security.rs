@@ -256,6 +256,15 @@ impl SecurityConfig {
             .collect()
     }
 
+    /// The mechanism clients log in with: the first enabled one, else the
+    /// inter-broker one.
+    pub fn client_sasl_mechanism(&self) -> Option<SaslMechanism> {
+        self.sasl_enabled_mechanisms
+            .first()
+            .copied()
+            .or(self.sasl_mechanism_inter_broker_protocol)
+    }
+
     /// The SCRAM mechanisms enabled (PLAIN is never used by a generated cluster).
     pub fn scram_mechanisms(&self) -> impl Iterator<Item = SaslMechanism> + '_ {
         self.sasl_enabled_mechanisms

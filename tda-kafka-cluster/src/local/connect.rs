@@ -194,11 +194,7 @@ fn java_client_security(config: &ClusterConfig) -> Properties {
         }
     }
     if sec.protocol.uses_sasl() {
-        let mech = sec
-            .sasl_enabled_mechanisms
-            .first()
-            .copied()
-            .or(sec.sasl_mechanism_inter_broker_protocol);
+        let mech = sec.client_sasl_mechanism();
         if let (Some(m), Some(user), Some(pw)) = (mech, &sec.sasl_username, &sec.sasl_password) {
             let module = match m {
                 SaslMechanism::Plain => "org.apache.kafka.common.security.plain.PlainLoginModule",

@@ -367,14 +367,12 @@ pub(crate) async fn incremental_alter_topic(
     Err(last.unwrap_or_else(|| wire_err("", "no bootstrap servers")))
 }
 
-/// Of `topics`, those that `addr`'s own metadata does not show yet with a
-/// leader for every partition (a new topic reaches each broker's metadata
-/// cache asynchronously). Never auto-creates.
-pub(crate) async fn topics_not_ready_on(
+/// `addr`'s metadata for exactly `topics` (never auto-creating them).
+async fn topic_metadata(
     addr: &str,
     topics: &[String],
     opts: &WireOptions,
-) -> Result<Vec<String>> {
+) -> Result<MetadataResponse> {
     use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
     let mut conn = WireConn::connect(addr, opts).await?;
     let req = MetadataRequest::default()
@@ -388,7 +386,18 @@ pub(crate) async fn topics_not_ready_on(
                 })
                 .collect(),
         ));
-    let resp: MetadataResponse = conn.send(req).await?;
+    conn.send(req).await
+}
+
+/// Of `topics`, those that `addr`'s own metadata does not show yet with a
+/// leader for every partition (a new topic reaches each broker's metadata
+/// cache asynchronously). Never auto-creates.
+pub(crate) async fn topics_not_ready_on(
+    addr: &str,
+    topics: &[String],
+    opts: &WireOptions,
+) -> Result<Vec<String>> {
+    let resp = topic_metadata(addr, topics, opts).await?;
     Ok(topics
         .iter()
         .filter(|name| {
@@ -414,21 +423,8 @@ pub(crate) async fn topics_known_on(
     topics: &[String],
     opts: &WireOptions,
 ) -> Result<Vec<String>> {
-    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
     const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-    let mut conn = WireConn::connect(addr, opts).await?;
-    let req = MetadataRequest::default()
-        .with_allow_auto_topic_creation(false)
-        .with_topics(Some(
-            topics
-                .iter()
-                .map(|t| {
-                    MetadataRequestTopic::default()
-                        .with_name(Some(TopicName(StrBytes::from_string(t.clone()))))
-                })
-                .collect(),
-        ));
-    let resp: MetadataResponse = conn.send(req).await?;
+    let resp = topic_metadata(addr, topics, opts).await?;
     Ok(topics
         .iter()
         .filter(|name| {

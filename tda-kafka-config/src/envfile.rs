@@ -283,6 +283,13 @@ impl crate::ClusterConfig {
              # this file < environment variables < command-line flags.\n",
             self.environment
         );
+        if self.environment == crate::Environment::Production {
+            out.push_str(
+                "# Production refuses PLAINTEXT and SASL_PLAINTEXT: set KAFKA_SECURITY_PROTOCOL=SASL_SSL\n\
+                 # (or SSL) with TDA_KAFKA_TLS_DIR (certificates generated there) or your own\n\
+                 # keystores, and the SASL user and password (KAFKA_SASL_PASSWORD in a 0600 file).\n",
+            );
+        }
         for key in crate::keys::all_keys() {
             out.push_str(&format!("\n# {}\n", key.doc()));
             let value = key.value(self);
@@ -370,14 +377,26 @@ mod tests {
             let loaded = crate::ConfigLoader::new()
                 .env_text("kafka.env", text)
                 .check();
+            // The template never holds the password; a SASL profile names it.
+            // Production refuses the profile's PLAINTEXT until security is set.
+            let refused = |key: Option<&str>| {
+                key == Some("KAFKA_SASL_PASSWORD")
+                    || (env == crate::Environment::Production
+                        && key == Some("KAFKA_SECURITY_PROTOCOL"))
+            };
             let issues: Vec<_> = loaded
                 .report
                 .issues
                 .iter()
-                .filter(|i| i.key.as_deref() != Some("KAFKA_SASL_PASSWORD"))
+                .filter(|i| !refused(i.key.as_deref()))
                 .collect();
-            // The template never holds the password; a SASL profile names it.
             assert!(issues.is_empty(), "{env}: {}", loaded.report);
+            assert_eq!(
+                loaded.report.has_errors(),
+                env == crate::Environment::Production,
+                "{env}: {}",
+                loaded.report
+            );
             c.security.sasl_password = None;
             assert_eq!(loaded.config, c);
         }

@@ -18,12 +18,12 @@
 //! use tda_kafka_config::ConfigLoader;
 //!
 //! let loaded = ConfigLoader::new()
-//!     .env_text("kafka.env", "ENVIRONMENT=production\nKAFKA_HEAP_OPTS=\"-Xmx32g -Xms32g\"\n")
+//!     .env_text("kafka.env", "ENVIRONMENT=staging\nKAFKA_HEAP_OPTS=\"-Xmx8g -Xms8g\"\n")
 //!     .load()
 //!     .unwrap();
-//! assert_eq!(loaded.config.heap_flags(), "-Xmx32g -Xms32g");
+//! assert_eq!(loaded.config.heap_flags(), "-Xmx8g -Xms8g");
 //! assert_eq!(loaded.provenance.source("KAFKA_HEAP_OPTS").to_string(), "kafka.env:2");
-//! assert_eq!(loaded.provenance.source("KAFKA_NUM_IO_THREADS").to_string(), "profile production");
+//! assert_eq!(loaded.provenance.source("KAFKA_NUM_PARTITIONS").to_string(), "profile staging");
 //!
 //! let bad = ConfigLoader::new()
 //!     .env_text("kafka.env", "KAFKA_BROKER_COUNT=three\nKAFKA_BROKR_COUNT=3\n")

@@ -165,6 +165,11 @@ struct Assignment {
 ///     .environment(Some(Environment::Production))
 ///     .process_env([("KAFKA_BROKER_COUNT".to_string(), "5".to_string())])
 ///     .set("KAFKA_NUM_IO_THREADS", "4")
+///     // production refuses PLAINTEXT; SSL needs its keystores
+///     .set("KAFKA_SECURITY_PROTOCOL", "SSL")
+///     .set("KAFKA_SSL_KEYSTORE_LOCATION", "/etc/kafka/secrets/kafka.keystore.jks")
+///     .set("KAFKA_SSL_TRUSTSTORE_LOCATION", "/etc/kafka/secrets/kafka.truststore.jks")
+///     .set("KAFKA_SSL_KEYSTORE_PASSWORD", "changeit")
 ///     .load()
 ///     .unwrap();
 /// assert_eq!(loaded.config.broker_count, 5);

@@ -63,7 +63,8 @@ fn the_highest_layer_setting_environment_chooses_the_profile() {
     );
     assert_eq!(loaded.provenance.source("ENVIRONMENT"), Source::Override);
 
-    let from_file = ConfigLoader::new().env_file(file.path()).load().unwrap();
+    // (Production also refuses the profile's PLAINTEXT; the profile is what is checked here.)
+    let from_file = ConfigLoader::new().env_file(file.path()).check();
     assert_eq!(from_file.config.environment, Environment::Production);
     assert_eq!(from_file.config.num_network_threads, 16);
 }

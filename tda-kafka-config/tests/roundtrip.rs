@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use tda_kafka_config::keys::{all_keys, lookup};
 use tda_kafka_config::{
     is_secret_property, parse_env, validate, CleanupPolicy, ClusterConfig, ConfigLoader,
-    Environment, Properties, SaslMechanism, SecretString, SecurityProtocol, TDA_TOPICS,
+    Environment, HostnameVerification, Properties, SaslMechanism, SecretString, SecurityProtocol,
+    TDA_TOPICS,
 };
 
 // ---------------------------------------------------------------------------
@@ -272,6 +273,15 @@ fn valid_config() -> impl Strategy<Value = ClusterConfig> {
             *p = base + 3 * step + i as u16;
         }
         let s = &mut c.security;
+        if c.environment == Environment::Production {
+            // Production refuses unencrypted listeners and unchecked host names.
+            s.protocol = match s.protocol {
+                SecurityProtocol::Plaintext => SecurityProtocol::Ssl,
+                SecurityProtocol::SaslPlaintext => SecurityProtocol::SaslSsl,
+                p => p,
+            };
+            s.hostname_verification = HostnameVerification::Https;
+        }
         if s.protocol.uses_tls() {
             s.ssl_keystore_location
                 .get_or_insert_with(|| "/ks.jks".into());

@@ -132,14 +132,33 @@ fn development_block() {
     assert!(c.auto_create_topics_enable);
 }
 
+/// What the seed's security block leaves out for SSL: the keystore password
+/// and the truststore.
+const SECURITY_COMPLETION: &str = "KAFKA_SSL_KEYSTORE_PASSWORD=changeit
+KAFKA_SSL_TRUSTSTORE_LOCATION=/etc/kafka/secrets/kafka.truststore.jks
+";
+
 #[test]
-fn production_block_is_valid_in_production() {
+fn production_block_alone_is_refused_for_plaintext() {
     assert_parses(PRODUCTION_OVERRIDES);
     let l = load(
         "kafka.env",
         PRODUCTION_OVERRIDES,
         Some(Environment::Production),
     );
+    let errors: Vec<String> = l.report.errors().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("KAFKA_SECURITY_PROTOCOL: production refuses PLAINTEXT"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn production_block_with_the_security_block_is_valid_in_production() {
+    let text = format!("{PRODUCTION_OVERRIDES}{SECURITY}{SECURITY_COMPLETION}");
+    assert_parses(&text);
+    let l = load("kafka.env", &text, Some(Environment::Production));
     assert!(!l.report.has_errors(), "{}", l.report);
     let c = &l.config;
     assert_eq!(c.heap_size, "32G");
@@ -151,11 +170,8 @@ fn production_block_is_valid_in_production() {
 
 #[test]
 fn development_block_in_production_is_rejected_for_auto_create() {
-    let l = load(
-        "kafka.env",
-        DEVELOPMENT_SETTINGS,
-        Some(Environment::Production),
-    );
+    let text = format!("{DEVELOPMENT_SETTINGS}{SECURITY}{SECURITY_COMPLETION}");
+    let l = load("kafka.env", &text, Some(Environment::Production));
     let errors: Vec<String> = l.report.errors().map(ToString::to_string).collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(

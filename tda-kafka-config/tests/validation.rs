@@ -19,11 +19,25 @@ fn warnings(r: &ValidationReport) -> Vec<String> {
     r.warnings().map(ToString::to_string).collect()
 }
 
+/// TLS settings that make a production configuration acceptable.
+const PRODUCTION_TLS: &str = "KAFKA_SECURITY_PROTOCOL=SSL
+KAFKA_SSL_KEYSTORE_LOCATION=/k.jks
+KAFKA_SSL_KEYSTORE_PASSWORD=a
+KAFKA_SSL_TRUSTSTORE_LOCATION=/t.jks
+KAFKA_SSL_CA_LOCATION=/ca.pem
+";
+
 #[test]
-fn defaults_of_every_profile_are_valid() {
+fn defaults_of_every_profile_are_valid_but_production_needs_security() {
     for env in Environment::ALL {
         let r = validate(&ClusterConfig::for_environment(env));
-        assert!(r.is_empty(), "{env}: {r}");
+        if env == Environment::Production {
+            let keys: Vec<_> = r.errors().map(|i| i.key.as_deref()).collect();
+            assert_eq!(keys, vec![Some("KAFKA_SECURITY_PROTOCOL")], "{r}");
+            assert_eq!(r.issues.len(), 1, "{r}");
+        } else {
+            assert!(r.is_empty(), "{env}: {r}");
+        }
     }
 }
 
@@ -133,7 +147,11 @@ fn min_isr_above_replication_factor() {
 
 #[test]
 fn min_isr_equal_to_replication_factor_warns_in_production() {
-    let mut c = ClusterConfig::for_environment(Environment::Production);
+    let mut c = ConfigLoader::new()
+        .environment(Some(Environment::Production))
+        .env_text("kafka.env", PRODUCTION_TLS)
+        .check()
+        .config;
     c.min_insync_replicas = 3;
     let r = validate(&c);
     assert!(!r.has_errors(), "{r}");
@@ -214,7 +232,9 @@ fn production_with_auto_create_is_an_error() {
     let l = ConfigLoader::new()
         .env_text(
             "kafka.env",
-            "ENVIRONMENT=production\nKAFKA_AUTO_CREATE_TOPICS_ENABLE=true\n",
+            format!(
+                "ENVIRONMENT=production\nKAFKA_AUTO_CREATE_TOPICS_ENABLE=true\n{PRODUCTION_TLS}"
+            ),
         )
         .check();
     assert_eq!(
@@ -300,6 +320,7 @@ KAFKA_DEFAULT_REPLICATION_FACTOR=4
 KAFKA_MIN_INSYNC_REPLICAS=5
 KAFKA_AUTO_CREATE_TOPICS_ENABLE=true
 TDA_KAFKA_UI_PORT=19092
+KAFKA_SECURITY_PROTOCOL=PLAINTEXT
 KAFKA_HEAP_OPTS=\"-Xmx1g
 ";
     let err = ConfigLoader::new()
@@ -321,13 +342,14 @@ KAFKA_HEAP_OPTS=\"-Xmx1g
             Some(6),
             Some(7),
             Some(8),
-            Some(9)
+            Some(9),
+            Some(10)
         ],
         "{report}"
     );
     let shown = err.to_string();
     assert!(
-        shown.starts_with("invalid configuration (8 error(s)):\nerror: kafka.env:2: "),
+        shown.starts_with("invalid configuration (9 error(s)):\nerror: kafka.env:2: "),
         "{shown}"
     );
 }

@@ -214,8 +214,13 @@ fn topic_lifecycle_through_the_cli() {
         "{}",
         internal.dump()
     );
-    let prod = tk(&["topics", "delete", &t, "--yes", "-e", "production"]).fails(1);
-    assert!(prod.stderr().contains("disabled"), "{}", prod.dump());
+    // KAFKA_DELETE_TOPIC_ENABLE=false (production's setting) refuses deletion.
+    let dir = tempfile::tempdir().unwrap();
+    let no_delete = dir.path().join("no-delete.env");
+    std::fs::write(&no_delete, "KAFKA_DELETE_TOPIC_ENABLE=false\n").unwrap();
+    let no_delete = no_delete.to_str().unwrap();
+    let refused = tk(&["topics", "delete", &t, "--yes", "--env-file", no_delete]).fails(1);
+    assert!(refused.stderr().contains("disabled"), "{}", refused.dump());
     tk(&["topics", "delete", &t, "--yes"]).ok();
     tk(&["topics", "delete", &c, "-y"]).ok();
     let gone = tk(&["topics", "describe", &t]).fails(1);

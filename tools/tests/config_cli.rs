@@ -142,7 +142,7 @@ fn validate_accepts_a_good_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("kafka.env"),
-        "ENVIRONMENT=production\nKAFKA_HEAP_OPTS=\"-Xmx32g -Xms32g\"\nKAFKA_AUTO_CREATE_TOPICS_ENABLE=false\n",
+        format!("ENVIRONMENT=production\nKAFKA_HEAP_OPTS=\"-Xmx32g -Xms32g\"\nKAFKA_AUTO_CREATE_TOPICS_ENABLE=false\n{PRODUCTION_TLS}"),
     )
     .unwrap();
     let out = run(
@@ -178,7 +178,8 @@ fn validate_reports_every_error_with_file_and_line_and_exits_1() {
         "error: bad.env:3: KAFKA_BROKR_COUNT: unknown key (did you mean KAFKA_BROKER_COUNT?)",
         "error: bad.env:4: KAFKA_AUTO_CREATE_TOPICS_ENABLE: auto-create of topics is enabled in production",
         "error: bad.env:5: KAFKA_MIN_INSYNC_REPLICAS: min.insync.replicas 4 is above the replication factor 3",
-        "4 error(s), 0 warning(s)",
+        "error: KAFKA_SECURITY_PROTOCOL: production refuses PLAINTEXT",
+        "5 error(s), 0 warning(s)",
     ];
     for e in expected {
         assert!(
@@ -187,7 +188,7 @@ fn validate_reports_every_error_with_file_and_line_and_exits_1() {
         );
     }
     assert!(
-        stderr.contains("the configuration has 4 error(s)"),
+        stderr.contains("the configuration has 5 error(s)"),
         "{stderr}"
     );
 
@@ -199,7 +200,7 @@ fn validate_reports_every_error_with_file_and_line_and_exits_1() {
     assert_exit(&out, 1);
     let doc = json(&out);
     assert_eq!(doc["valid"], false);
-    assert_eq!(doc["errors"], 4);
+    assert_eq!(doc["errors"], 5);
     assert_eq!(doc["issues"][0]["path"], "bad.env");
     assert_eq!(doc["issues"][0]["line"], 2);
     assert_eq!(doc["issues"][0]["key"], "KAFKA_BROKER_COUNT");
@@ -303,8 +304,16 @@ fn bad_flags_and_missing_files() {
     );
 }
 
+/// TLS settings that make a production configuration acceptable.
+const PRODUCTION_TLS: &str = "KAFKA_SECURITY_PROTOCOL=SSL
+KAFKA_SSL_KEYSTORE_LOCATION=/k.jks
+KAFKA_SSL_KEYSTORE_PASSWORD=changeit
+KAFKA_SSL_TRUSTSTORE_LOCATION=/t.jks
+KAFKA_SSL_CA_LOCATION=/ca.pem
+";
+
 #[test]
-fn template_writes_a_kafka_env_that_validates() {
+fn template_writes_a_kafka_env_that_validates_once_production_is_secured() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(
         dir.path(),
@@ -316,7 +325,26 @@ fn template_writes_a_kafka_env_that_validates() {
     assert!(!stdout.contains("hunter2"), "{stdout}");
     assert!(stdout.contains("\nENVIRONMENT=production\n"), "{stdout}");
     assert!(stdout.contains("\n#KAFKA_SASL_PASSWORD=\n"), "{stdout}");
+    assert!(
+        stdout.contains("# Production refuses PLAINTEXT"),
+        "{stdout}"
+    );
+    // The template itself is printed; what it lacks is said on stderr.
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("production refuses PLAINTEXT"), "{stderr}");
     std::fs::write(dir.path().join("kafka.env"), &stdout).unwrap();
+    let refused = run(dir.path(), &["config", "validate"], &[]);
+    assert_exit(&refused, 1);
+    let (stdout_refused, _) = text(&refused);
+    assert!(
+        stdout_refused.contains("KAFKA_SECURITY_PROTOCOL: production refuses PLAINTEXT"),
+        "{stdout_refused}"
+    );
+    std::fs::write(
+        dir.path().join("kafka.env"),
+        format!("{stdout}{PRODUCTION_TLS}"),
+    )
+    .unwrap();
     let out = run(dir.path(), &["config", "validate"], &[]);
     assert_exit(&out, 0);
     let (stdout, _) = text(&out);

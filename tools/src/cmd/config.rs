@@ -127,11 +127,23 @@ pub async fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
     match cmd {
         ConfigCommand::Show { config, output } => show(&config, &output),
         ConfigCommand::Validate { config, output } => validate(&config, &output),
-        ConfigCommand::Template { config } => {
-            print!("{}", config.load()?.config.to_env_template());
-            Ok(())
+        ConfigCommand::Template { config } => template(&config),
+    }
+}
+
+/// Prints the template of what was loaded. A template is a starting point to
+/// edit, so what it still lacks (production's security settings, say) goes to
+/// stderr and does not fail; `config validate` is the check.
+fn template(args: &ConfigArgs) -> anyhow::Result<()> {
+    let loaded = args.loader().check();
+    print!("{}", loaded.config.to_env_template());
+    if loaded.report.has_errors() {
+        eprintln!("note: this template does not validate until you fix:");
+        for e in loaded.report.errors() {
+            eprintln!("  {e}");
         }
     }
+    Ok(())
 }
 
 fn show(args: &ConfigArgs, output: &OutputArgs) -> anyhow::Result<()> {

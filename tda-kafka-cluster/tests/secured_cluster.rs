@@ -9,7 +9,8 @@
 //!
 //! Three nodes (not one) because inter-broker traffic only exists between
 //! brokers. Needs Java 17+ and the cached Kafka distribution. Ports
-//! 22592-22594 (clients) and 22692-22694 (controllers); data and CA in a
+//! 22592-22594 (clients), 22692-22694 (controllers) and 22583 (the Connect
+//! worker, which joins through the same SASL_SSL profile); data and CA in a
 //! temporary directory (under `TDA_KAFKA_TEST_DATA_DIR_ROOT` when
 //! scripts/test.sh sets it).
 
@@ -33,6 +34,8 @@ const JOBS_PW: &str = "Sentinel-jobs-77c2a0";
 const NOBODY_PW: &str = "Sentinel-nobody-e05f13";
 const SENTINELS: [&str; 3] = [ADMIN_PW, JOBS_PW, NOBODY_PW];
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// The Kafka Connect worker of the secured stack.
+const CONNECT_PORT: u16 = 22583;
 
 fn config(tls_dir: &Path) -> ClusterConfig {
     let mut c = ClusterConfig {
@@ -45,6 +48,7 @@ fn config(tls_dir: &Path) -> ClusterConfig {
     c.network.kafka_base_port = 22592;
     c.network.controller_base_port = 22692;
     c.network.jmx_base_port = 0;
+    c.network.connect_port = CONNECT_PORT;
     let s = &mut c.security;
     s.protocol = SecurityProtocol::SaslSsl;
     s.tls_dir = Some(tls_dir.display().to_string());
@@ -140,7 +144,10 @@ async fn a_generated_secured_cluster_refuses_what_it_must_and_hides_every_passwo
     let provider = Running(LocalProvider::new(&data));
     let options = StartOptions {
         create_topics: true,
-        services: Services::brokers_only(),
+        services: Services {
+            connect: true,
+            ..Services::brokers_only()
+        },
         ..StartOptions::default()
     };
     let report = provider
@@ -174,6 +181,26 @@ async fn a_generated_secured_cluster_refuses_what_it_must_and_hides_every_passwo
         "start granted the declared ACLs: {plan:?}"
     );
     assert_eq!(plan.unchanged.len(), 5, "{plan:?}");
+
+    // The Connect worker joined through SASL_SSL (trusting the generated CA):
+    // it answers and its internal topics exist on the secured cluster.
+    let connectors = reqwest::get(format!("http://127.0.0.1:{CONNECT_PORT}/connectors"))
+        .await
+        .unwrap();
+    assert_eq!(connectors.status(), 200);
+    let topics: Vec<String> = admin
+        .list_topics(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    for internal in ["_connect-configs", "_connect-offsets", "_connect-status"] {
+        assert!(
+            topics.iter().any(|t| t == internal),
+            "{internal}: {topics:?}"
+        );
+    }
 
     // A wrong password: refused by the broker, not waited out.
     let t0 = Instant::now();
@@ -244,7 +271,8 @@ async fn a_generated_secured_cluster_refuses_what_it_must_and_hides_every_passwo
     );
 
     // No password in Debug output, errors, the status, a backup or a log;
-    // only the nodes' server.properties (0600) hold them.
+    // only the nodes' server.properties and the worker's properties (0600)
+    // hold them.
     let backup_file = root.join("backup.yaml");
     let backup = admin.backup().await.unwrap();
     assert_eq!(backup.acls.len(), 5, "the backup carries the ACLs");
@@ -271,9 +299,8 @@ async fn a_generated_secured_cluster_refuses_what_it_must_and_hides_every_passwo
         let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
         let name = f.file_name().unwrap().to_string_lossy();
         if holds {
-            assert_eq!(
-                name,
-                "server.properties",
+            assert!(
+                name == "server.properties" || name == "worker.properties",
                 "{} holds a password",
                 f.display()
             );

@@ -7,7 +7,9 @@
 
 use std::path::PathBuf;
 
-use tda_kafka_config::{ClusterConfig, Properties, SaslMechanism, SecurityProtocol};
+use tda_kafka_config::{
+    ClusterConfig, HostnameVerification, Properties, SaslMechanism, SecurityProtocol,
+};
 
 use super::jvm::{self, JarSet};
 use super::services::Spawned;
@@ -188,9 +190,16 @@ fn java_client_security(config: &ClusterConfig) -> Properties {
     if sec.protocol.uses_tls() {
         if let Some(ts) = &sec.ssl_truststore_location {
             p.set("ssl.truststore.location", ts);
+            if let Some(pw) = &sec.ssl_truststore_password {
+                p.set_secret("ssl.truststore.password", pw.clone());
+            }
+        } else if let Some(ca) = sec.ca_location() {
+            // A generated cluster (or a CA file): trust its PEM CA directly.
+            p.set("ssl.truststore.type", "PEM");
+            p.set("ssl.truststore.location", ca);
         }
-        if let Some(pw) = &sec.ssl_truststore_password {
-            p.set_secret("ssl.truststore.password", pw.clone());
+        if sec.hostname_verification == HostnameVerification::None {
+            p.set("ssl.endpoint.identification.algorithm", "");
         }
     }
     if sec.protocol.uses_sasl() {
@@ -257,5 +266,28 @@ mod tests {
         }
         assert!(!format!("{props:?}").contains("s3cr3t"));
         assert_eq!(props.get("security.protocol"), Some("SASL_PLAINTEXT"));
+    }
+
+    #[test]
+    fn a_generated_cluster_is_trusted_through_its_pem_ca_for_every_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = LocalProvider::new(dir.path());
+        let mut c = ClusterConfig::default();
+        c.security.protocol = SecurityProtocol::SaslSsl;
+        c.security.tls_dir = Some("/srv/tls".into());
+        c.security.hostname_verification = HostnameVerification::None;
+        let props = p.connect_worker_properties(&c);
+        for prefix in ["", "producer.", "consumer.", "admin."] {
+            let get = |k: &str| props.get(&format!("{prefix}{k}")).map(str::to_string);
+            assert_eq!(get("ssl.truststore.type").as_deref(), Some("PEM"));
+            assert_eq!(
+                get("ssl.truststore.location").as_deref(),
+                Some("/srv/tls/ca.pem")
+            );
+            assert_eq!(
+                get("ssl.endpoint.identification.algorithm").as_deref(),
+                Some("")
+            );
+        }
     }
 }

@@ -54,7 +54,7 @@ fn show_prints_every_setting_with_its_source() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("my.env"),
-        "# tuned\nKAFKA_NUM_IO_THREADS=4\nKAFKA_SASL_PASSWORD='hunter2'\n",
+        format!("# tuned\nKAFKA_NUM_IO_THREADS=4\nKAFKA_SASL_PASSWORD='hunter2'\n{PRODUCTION_TLS}"),
     )
     .unwrap();
     let out = run(

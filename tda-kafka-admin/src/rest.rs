@@ -145,7 +145,32 @@ impl Rest {
     /// Sends `body` (JSON) to `path` under the base URL; a 2xx answer's
     /// JSON (`null` for an empty body) comes back, anything else is
     /// [`AdminError::Service`] with the service's message.
+    ///
+    /// A Connect worker refuses every request while its group rebalances
+    /// (409, or 500 "a rebalance is expected", e.g. right after a connector
+    /// was created or deleted) without applying it; such refusals are
+    /// retried with backoff within the timeout.
     pub(crate) async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.call_once(method.clone(), path, body).await {
+                Err(e) if self.is_rebalancing(&e) && tokio::time::Instant::now() + wait < deadline => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn is_rebalancing(&self, e: &AdminError) -> bool {
+        self.service == RestService::Connect
+            && matches!(e, AdminError::Service { status: Some(409 | 500), message, .. }
+                if message.to_ascii_lowercase().contains("rebalanc"))
+    }
+
+    async fn call_once(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url);
         if let Some(a) = &self.auth {

@@ -177,13 +177,11 @@ impl ConnectorFile {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         let v: Value = if json {
-            serde_json::from_str(text).map_err(|e| {
-                file_err(path, "-", tda_kafka_config::redact_quoted(&e.to_string()))
-            })?
+            serde_json::from_str(text)
+                .map_err(|e| file_err(path, "-", tda_kafka_config::redact_quoted(&e.to_string())))?
         } else {
-            serde_norway::from_str(text).map_err(|e| {
-                file_err(path, "-", tda_kafka_config::redact_quoted(&e.to_string()))
-            })?
+            serde_norway::from_str(text)
+                .map_err(|e| file_err(path, "-", tda_kafka_config::redact_quoted(&e.to_string())))?
         };
         let Value::Object(mut top) = v else {
             return Err(file_err(
@@ -204,7 +202,9 @@ impl ConnectorFile {
                 return Err(file_err(
                     path,
                     "-",
-                    format!("a file with `config` may have only `name` besides it; found {extra:?}"),
+                    format!(
+                        "a file with `config` may have only `name` besides it; found {extra:?}"
+                    ),
                 ));
             }
             Some(_) => return Err(file_err(path, "config", "must be a mapping")),
@@ -227,7 +227,11 @@ impl ConnectorFile {
             if k == "name" {
                 match &name {
                     Some(n) if *n != s => {
-                        return Err(file_err(path, format!("{prefix}name"), "differs from `name`"))
+                        return Err(file_err(
+                            path,
+                            format!("{prefix}name"),
+                            "differs from `name`",
+                        ))
                     }
                     Some(_) => {}
                     None => name = Some(s),
@@ -283,11 +287,7 @@ impl ConnectClient {
     /// Every connector with its info and status, by name.
     pub async fn list_expanded(&self) -> Result<BTreeMap<String, ConnectorOverview>> {
         self.rest
-            .typed(
-                Method::GET,
-                "/connectors?expand=status&expand=info",
-                None,
-            )
+            .typed(Method::GET, "/connectors?expand=status&expand=info", None)
             .await
     }
 
@@ -324,9 +324,7 @@ impl ConnectClient {
         let path = format!("/connectors/{}/config", seg(name));
         let mut c = config.clone();
         c.insert("name".into(), name.to_owned());
-        self.rest
-            .typed(Method::PUT, &path, Some(&json!(c)))
-            .await
+        self.rest.typed(Method::PUT, &path, Some(&json!(c))).await
     }
 
     /// Deletes a connector.
@@ -359,9 +357,10 @@ impl ConnectClient {
 
     /// Asks the worker to validate `config` against its `connector.class`.
     pub async fn validate(&self, config: &BTreeMap<String, String>) -> Result<Validation> {
-        let class = config.get("connector.class").cloned().ok_or_else(|| {
-            AdminError::input("connector config", "connector.class is missing")
-        })?;
+        let class = config
+            .get("connector.class")
+            .cloned()
+            .ok_or_else(|| AdminError::input("connector config", "connector.class is missing"))?;
         let path = format!("/connector-plugins/{}/config/validate", seg(&class));
         let v = self
             .rest

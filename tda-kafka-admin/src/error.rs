@@ -211,7 +211,9 @@ fn service_message(
         _ => "check the request against the message above".to_owned(),
     };
     let status = status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
-    let code = code.map(|c| format!(" (error code {c})")).unwrap_or_default();
+    let code = code
+        .map(|c| format!(" (error code {c})"))
+        .unwrap_or_default();
     format!("{service} at {url}: {status}{message}{code} (hint: {hint})")
 }
 

@@ -94,10 +94,12 @@ pub use messages::{ConsumeOptions, ConsumedMessage, Delivered, ProduceRequest, S
 pub use meta::{is_internal_topic, validate_topic_name, ConfigValue, PartitionInfo, TopicInfo};
 pub use metrics::{MetricsReport, PartitionMetrics, TopicMetrics};
 pub use offsets::Tp;
-pub use registry::{CompatCheck, CompatLevel, NewSchema, RegistryClient, SchemaVersion, VersionRef};
+pub use plan::{validate_specs, ActionOutcome, ApplyReport, ConfigChange, Plan, PlanAction};
+pub use registry::{
+    CompatCheck, CompatLevel, NewSchema, RegistryClient, SchemaVersion, VersionRef,
+};
 pub use rest::{BasicAuth, RestService};
 pub use services_backup::{ConnectorBackup, SchemasBackup, SubjectBackup};
-pub use plan::{validate_specs, ActionOutcome, ApplyReport, ConfigChange, Plan, PlanAction};
 pub use topics::{parse_key_values, CreateTopic, EnsureOutcome, TopicDescription, TopicSummary};
 
 /// Result type of this crate.

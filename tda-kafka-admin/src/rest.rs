@@ -132,7 +132,13 @@ impl Rest {
         })
     }
 
-    fn err(&self, url: &str, status: Option<u16>, code: Option<i64>, message: String) -> AdminError {
+    fn err(
+        &self,
+        url: &str,
+        status: Option<u16>,
+        code: Option<i64>,
+        message: String,
+    ) -> AdminError {
         AdminError::Service {
             service: self.service,
             url: url.to_owned(),
@@ -150,12 +156,19 @@ impl Rest {
     /// (409, or 500 "a rebalance is expected", e.g. right after a connector
     /// was created or deleted) without applying it; such refusals are
     /// retried with backoff within the timeout.
-    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut wait = Duration::from_millis(100);
         loop {
             match self.call_once(method.clone(), path, body).await {
-                Err(e) if self.is_rebalancing(&e) && tokio::time::Instant::now() + wait < deadline => {
+                Err(e)
+                    if self.is_rebalancing(&e) && tokio::time::Instant::now() + wait < deadline =>
+                {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(1));
                 }
@@ -302,7 +315,13 @@ mod tests {
         assert!(!shown.contains("cret"), "{shown}");
         let e = r.err(&r.base, None, None, "x".into()).to_string();
         assert!(!e.contains("cret"), "{e}");
-        assert!(Rest::new(RestService::Connect, "127.0.0.1:8083", None, Duration::from_secs(1)).is_err());
+        assert!(Rest::new(
+            RestService::Connect,
+            "127.0.0.1:8083",
+            None,
+            Duration::from_secs(1)
+        )
+        .is_err());
     }
 
     #[test]

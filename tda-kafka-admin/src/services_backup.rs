@@ -365,7 +365,10 @@ mod tests {
     #[test]
     fn worker_errors_lose_the_config_values() {
         let config = BTreeMap::from([
-            ("connection.password".to_owned(), "hunter2-s3cret".to_owned()),
+            (
+                "connection.password".to_owned(),
+                "hunter2-s3cret".to_owned(),
+            ),
             ("tasks.max".to_owned(), "1".to_owned()),
         ]);
         let m = redact_values(

@@ -58,9 +58,8 @@ impl ConsoleError {
             Self::Input(_) => 400,
             Self::Admin(e) if e.is_invalid_input() => 400,
             Self::Admin(e) if e.is_not_found() => 404,
-            Self::Admin(tda_kafka_admin::AdminError::Service { .. }) | Self::NotConfigured { .. } => {
-                502
-            }
+            Self::Admin(tda_kafka_admin::AdminError::Service { .. })
+            | Self::NotConfigured { .. } => 502,
             _ => 500,
         }
     }

@@ -367,7 +367,10 @@ async fn connector_pages_show_a_real_worker_and_pause_it() {
     }
     let page = get_ok(&c, &format!("/connectors/{name}")).await;
     assert!(page.contains("FileStreamSourceConnector"), "{page}");
-    assert!(!page.contains("SENTINEL-page-s3cret"), "secrets are masked: {page}");
+    assert!(
+        !page.contains("SENTINEL-page-s3cret"),
+        "secrets are masked: {page}"
+    );
     let token = csrf(&c).await;
     let (s, body) = post(
         &c,

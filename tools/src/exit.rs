@@ -67,7 +67,10 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
             if let Some(hint) = e.chain().find_map(|c| c.downcast_ref().and_then(hint)) {
                 eprintln!("hint: {hint}");
             }
-            if let Some(hint) = e.chain().find_map(|c| c.downcast_ref().and_then(service_hint)) {
+            if let Some(hint) = e
+                .chain()
+                .find_map(|c| c.downcast_ref().and_then(service_hint))
+            {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(ERROR)

@@ -69,13 +69,19 @@ impl Run {
 /// through their environment variables, as a user may set them).
 fn tk(args: &[&str]) -> Run {
     let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    if matches!(args.first(), Some(&"topics" | &"groups" | &"backup" | &"restore")) {
+    if matches!(
+        args.first(),
+        Some(&"topics" | &"groups" | &"backup" | &"restore")
+    ) {
         all.push("--bootstrap-server".into());
         all.push(env("TDA_KAFKA_TEST_BOOTSTRAP"));
     }
     let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
         .args(&all)
-        .env("TDA_SCHEMA_REGISTRY_URL", env("TDA_KAFKA_TEST_REGISTRY_URL"))
+        .env(
+            "TDA_SCHEMA_REGISTRY_URL",
+            env("TDA_KAFKA_TEST_REGISTRY_URL"),
+        )
         .env("TDA_CONNECT_URL", env("TDA_KAFKA_TEST_CONNECT_URL"))
         .stdin(Stdio::null())
         .output()
@@ -167,7 +173,14 @@ fn connect_lifecycle_from_yaml_and_json_files() {
     wait_state(&name, "RUNNING");
     tk(&["connect", "restart", &name, "--include-tasks"]).ok();
     wait_state(&name, "RUNNING");
-    tk(&["connect", "restart", &name, "--include-tasks", "--only-failed"]).ok();
+    tk(&[
+        "connect",
+        "restart",
+        &name,
+        "--include-tasks",
+        "--only-failed",
+    ])
+    .ok();
     wait_state(&name, "RUNNING");
 
     // update from a JSON file in the flat form; read back through list.
@@ -224,7 +237,11 @@ fn validate_reports_the_workers_errors_per_key() {
     let r = tk(&["connect", "validate", bad.to_str().unwrap()]).fails(1);
     let out = r.stdout();
     assert!(out.contains("tasks.max: "), "{}", r.dump());
-    assert!(out.contains("topic: "), "missing topic reported: {}", r.dump());
+    assert!(
+        out.contains("topic: "),
+        "missing topic reported: {}",
+        r.dump()
+    );
     assert!(r.stderr().contains("error(s)"), "{}", r.dump());
     let j = tk(&["connect", "validate", bad.to_str().unwrap(), "-o", "json"]).fails(1);
     let v = j.json();
@@ -306,7 +323,10 @@ fn schemas_register_show_compat_set_compat_and_delete() {
         std::fs::write(&p, text).unwrap();
         p.to_str().unwrap().to_owned()
     };
-    let v1 = write("v1.avsc", record("Job", json!([{"name": "id", "type": "string"}])));
+    let v1 = write(
+        "v1.avsc",
+        record("Job", json!([{"name": "id", "type": "string"}])),
+    );
     let v2 = write(
         "v2.avsc",
         record(
@@ -314,9 +334,14 @@ fn schemas_register_show_compat_set_compat_and_delete() {
             json!([{"name": "id", "type": "string"}, {"name": "note", "type": ["null", "string"], "default": null}]),
         ),
     );
-    let bad = write("bad.avsc", record("Job", json!([{"name": "id", "type": "int"}])));
+    let bad = write(
+        "bad.avsc",
+        record("Job", json!([{"name": "id", "type": "int"}])),
+    );
 
-    let r = tk(&["schemas", "register", &subject, &v1, "-o", "json"]).ok().json();
+    let r = tk(&["schemas", "register", &subject, &v1, "-o", "json"])
+        .ok()
+        .json();
     assert_eq!(r["version"], 1, "{r}");
     let id1 = r["id"].as_i64().unwrap();
     tk(&["schemas", "set-compat", &subject, "backward"]).ok();
@@ -331,7 +356,9 @@ fn schemas_register_show_compat_set_compat_and_delete() {
     assert_eq!(mine["versions"], json!([1]));
     assert_eq!(mine["compatibility"], "BACKWARD");
 
-    let c = tk(&["schemas", "compat", &subject, &v2, "-o", "json"]).ok().json();
+    let c = tk(&["schemas", "compat", &subject, &v2, "-o", "json"])
+        .ok()
+        .json();
     assert_eq!(c["is_compatible"], true, "{c}");
     let r = tk(&["schemas", "compat", &subject, &bad]).fails(3);
     assert!(
@@ -346,7 +373,9 @@ fn schemas_register_show_compat_set_compat_and_delete() {
         "{}",
         r.dump()
     );
-    let r = tk(&["schemas", "register", &subject, &v2, "-o", "json"]).ok().json();
+    let r = tk(&["schemas", "register", &subject, &v2, "-o", "json"])
+        .ok()
+        .json();
     assert_eq!(r["version"], 2, "{r}");
 
     let shown = tk(&["schemas", "show", &subject, "--version", "1", "-o", "json"])
@@ -408,7 +437,13 @@ fn backup_wipe_restore_brings_back_topics_offsets_schemas_and_connectors() {
 
     // Kafka: a topic whose group offsets are wiped, a topic that is deleted.
     tk(&["topics", "create", &kept, "partitions=2"]).ok();
-    tk(&["topics", "create", &gone, "partitions=3,retention.ms=3600000"]).ok();
+    tk(&[
+        "topics",
+        "create",
+        &gone,
+        "partitions=3,retention.ms=3600000",
+    ])
+    .ok();
     tk(&["topics", "create", &src_topic, "partitions=1"]).ok();
     for p in ["0", "1"] {
         tk(&["topics", "produce", &kept, "m", "--partition", p, "-c", "5"]).ok();
@@ -477,7 +512,11 @@ fn backup_wipe_restore_brings_back_topics_offsets_schemas_and_connectors() {
     tk(&["schemas", "delete", &subject, "--permanent", "--yes"]).ok();
     tk(&["groups", "delete", &group, "--yes"]).ok();
     tk(&["topics", "delete", &gone, "--yes"]).ok();
-    assert!(tk(&["connect", "list", "-o", "json"]).ok().json().get(&connector).is_none());
+    assert!(tk(&["connect", "list", "-o", "json"])
+        .ok()
+        .json()
+        .get(&connector)
+        .is_none());
     tk(&["schemas", "show", &subject]).fails(1);
     tk(&["groups", "describe", &group]).fails(1);
 
@@ -500,7 +539,9 @@ fn backup_wipe_restore_brings_back_topics_offsets_schemas_and_connectors() {
     assert_eq!(status("connectors", &connector), "created");
 
     // Everything is back as it was.
-    let g = tk(&["groups", "describe", &group, "-o", "json"]).ok().json();
+    let g = tk(&["groups", "describe", &group, "-o", "json"])
+        .ok()
+        .json();
     let committed: Vec<i64> = g["partitions"]
         .as_array()
         .unwrap()
@@ -527,7 +568,10 @@ fn backup_wipe_restore_brings_back_topics_offsets_schemas_and_connectors() {
     assert_eq!(after_v1["schema"], before_v1["schema"]);
     wait_state(&connector, "RUNNING");
     let listed = tk(&["connect", "list", "-o", "json"]).ok().json();
-    assert_eq!(listed[&connector]["info"]["config"]["topic"], src_topic.as_str());
+    assert_eq!(
+        listed[&connector]["info"]["config"]["topic"],
+        src_topic.as_str()
+    );
 
     // A second restore changes nothing and says so.
     let again = tk(&["restore", fp, "-o", "json"]).ok().json();

@@ -68,7 +68,8 @@ pub async fn run_backup(a: BackupArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(a.conn.timeout.max(1));
     let mut b = admin.backup().await?;
     if !a.parts.without.contains(&Part::Schemas) {
-        b.add_schemas(&a.parts.registry.client(&cfg, timeout)?).await?;
+        b.add_schemas(&a.parts.registry.client(&cfg, timeout)?)
+            .await?;
     }
     if !a.parts.without.contains(&Part::Connectors) {
         b.add_connectors(&a.parts.connect.client(&cfg, timeout)?)
@@ -126,7 +127,10 @@ pub async fn run_restore(a: RestoreArgs) -> anyhow::Result<()> {
     })?;
     if registry.is_none() {
         if let Some(s) = b.schemas.as_ref().filter(|s| !s.subjects.is_empty()) {
-            eprintln!("left out: {} subject(s) (--without schemas)", s.subjects.len());
+            eprintln!(
+                "left out: {} subject(s) (--without schemas)",
+                s.subjects.len()
+            );
         }
     }
     if connect.is_none() {

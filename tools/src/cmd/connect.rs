@@ -183,10 +183,7 @@ pub async fn run(a: ConnectArgs) -> anyhow::Result<()> {
         ConnectCommand::Update { name, file, output } => {
             let f = ConnectorFile::read(&file)?;
             if let Some(n) = f.name.as_deref().filter(|n| *n != name) {
-                bail!(
-                    "{}: names connector {n:?}, not {name:?}",
-                    file.display()
-                );
+                bail!("{}: names connector {n:?}, not {name:?}", file.display());
             }
             // Only an existing connector: `create` makes new ones.
             c.config(&name).await?;
@@ -217,7 +214,11 @@ pub async fn run(a: ConnectArgs) -> anyhow::Result<()> {
             println!(
                 "restart sent to {name}{}{}",
                 if include_tasks { " with its tasks" } else { "" },
-                if only_failed { " (failed parts only)" } else { "" }
+                if only_failed {
+                    " (failed parts only)"
+                } else {
+                    ""
+                }
             );
             Ok(())
         }

@@ -277,7 +277,12 @@ pub async fn run(a: SchemasArgs) -> anyhow::Result<()> {
                     id,
                     version,
                 },
-                |r| println!("{}: registered, schema id {}, version {}", r.subject, r.id, r.version),
+                |r| {
+                    println!(
+                        "{}: registered, schema id {}, version {}",
+                        r.subject, r.id, r.version
+                    )
+                },
             )
         }
         SchemasCommand::Compat {
@@ -288,11 +293,9 @@ pub async fn run(a: SchemasArgs) -> anyhow::Result<()> {
             let check = reg.check_compat(&subject, &file.read()?).await?;
             output.print(&check, |c| print_check(&subject, c))?;
             if !check.is_compatible {
-                return Err(CheckFailed(format!(
-                    "{subject}: not compatible: {}",
-                    reasons(&check)
-                ))
-                .into());
+                return Err(
+                    CheckFailed(format!("{subject}: not compatible: {}", reasons(&check))).into(),
+                );
             }
             Ok(())
         }
@@ -342,10 +345,16 @@ mod tests {
         let p = Path::new("s.avsc");
         let s = parse_schema(r#"{"type": "string"}"#, p).unwrap();
         assert_eq!(s.schema, r#"{"type":"string"}"#);
-        let b = parse_schema(r#"{"schema": "{\"type\":\"int\"}", "schemaType": "JSON"}"#, p).unwrap();
+        let b = parse_schema(
+            r#"{"schema": "{\"type\":\"int\"}", "schemaType": "JSON"}"#,
+            p,
+        )
+        .unwrap();
         assert_eq!(b.schema_type.as_deref(), Some("JSON"));
         assert!(parse_schema("syntax = \"proto3\";", Path::new("x.proto")).is_ok());
-        let e = parse_schema("not json \"SENTINEL\"", p).unwrap_err().to_string();
+        let e = parse_schema("not json \"SENTINEL\"", p)
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("SENTINEL"), "{e}");
     }
 }

@@ -77,7 +77,9 @@ mod topics;
 mod wire;
 
 pub use acls::{declared_acls, AclOutcome, AclPlan};
-pub use backup::{Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION};
+pub use backup::{
+    Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION, OLDEST_BACKUP_VERSION,
+};
 pub use browse::{BrowseFrom, BrowsePage, BrowseRequest, RawRecord};
 pub use client::{lower, Admin, BrokerInfo, ClusterMetadata};
 pub use connect::{
@@ -99,7 +101,7 @@ pub use registry::{
     CompatCheck, CompatLevel, NewSchema, RegistryClient, SchemaVersion, VersionRef,
 };
 pub use rest::{BasicAuth, RestService};
-pub use services_backup::{ConnectorBackup, SchemasBackup, SubjectBackup};
+pub use services_backup::{ConnectorBackup, SchemasBackup, SubjectBackup, VersionBackup};
 pub use topics::{parse_key_values, CreateTopic, EnsureOutcome, TopicDescription, TopicSummary};
 
 /// Result type of this crate.

@@ -1,7 +1,10 @@
 //! Backup and restore: one versioned YAML or JSON file with the topics
-//! (partitions, replication factor, non-default configs) and every group's
-//! committed offsets. Its `topics` list has the shape of a topics file, so the
-//! backup is valid input for `plan` / `apply`.
+//! (partitions, replication factor, non-default configs), every group's
+//! committed offsets, the ACLs, and (version 2) the registry's schemas and
+//! Connect's connector configs (see `services_backup`). Its `topics` list
+//! has the shape of a topics file, so the backup is valid input for
+//! `plan` / `apply`. Version 1 files are still read. The file is written
+//! 0600: connector configs can hold secrets.
 
 use std::path::Path;
 
@@ -10,8 +13,11 @@ use tda_kafka_config::{redact_quoted, CleanupPolicy, TopicSpec};
 
 use crate::{Admin, AdminError, EnsureOutcome, Result};
 
-/// The backup format version this crate writes and reads.
-pub const BACKUP_VERSION: u32 = 1;
+/// The backup format version this crate writes (it reads 1 and 2).
+pub const BACKUP_VERSION: u32 = 2;
+
+/// The oldest version still read (no schemas, no connectors).
+pub const OLDEST_BACKUP_VERSION: u32 = 1;
 
 /// One committed offset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +45,7 @@ pub struct GroupBackup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Backup {
-    /// Format version; must be [`BACKUP_VERSION`].
+    /// Format version: [`OLDEST_BACKUP_VERSION`] to [`BACKUP_VERSION`].
     pub version: u32,
     /// When it was taken, ms since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +62,13 @@ pub struct Backup {
     /// The cluster's literal ALLOW ACLs (none without an authorizer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acls: Vec<tda_kafka_config::AclBinding>,
+    /// The schema registry's subjects, versions and compatibility levels
+    /// (none when it was not backed up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<crate::SchemasBackup>,
+    /// Kafka Connect's connector configs (none when not backed up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connectors: Option<Vec<crate::ConnectorBackup>>,
 }
 
 /// The status of a group whose offsets were set and read back.
@@ -76,6 +89,14 @@ pub struct RestoreReport {
     /// Per ACL of the backup: `created`, `already_exists`, or the error.
     #[serde(default)]
     pub acls: Vec<(String, String)>,
+    /// Per subject (and the global level): `created`, `updated` (versions
+    /// added or level changed), `already_exists`, with `(new schema ids:
+    /// old->new)` when the registry gave new ids, or the error.
+    #[serde(default)]
+    pub schemas: Vec<(String, String)>,
+    /// Per connector: `created`, `updated`, `already_exists`, or the error.
+    #[serde(default)]
+    pub connectors: Vec<(String, String)>,
 }
 
 impl RestoreReport {
@@ -92,6 +113,11 @@ impl RestoreReport {
                 .acls
                 .iter()
                 .all(|(_, s)| s == "created" || s == "already_exists")
+            && self
+                .schemas
+                .iter()
+                .chain(&self.connectors)
+                .all(|(_, s)| crate::services_backup::is_ok(s))
     }
 }
 
@@ -149,12 +175,12 @@ impl Backup {
                 file_err(path, field, describe(line, &inner.to_string()))
             })?
         };
-        if parsed.version != BACKUP_VERSION {
+        if !(OLDEST_BACKUP_VERSION..=BACKUP_VERSION).contains(&parsed.version) {
             return Err(file_err(
                 path,
                 "version",
                 format!(
-                    "unsupported version {}: expected {BACKUP_VERSION}",
+                    "unsupported version {}: expected {OLDEST_BACKUP_VERSION} to {BACKUP_VERSION}",
                     parsed.version
                 ),
             ));
@@ -186,12 +212,26 @@ impl Backup {
         }
     }
 
-    /// Writes the file (see [`Backup::to_text`]).
+    /// Writes the file (see [`Backup::to_text`]), readable by its owner
+    /// only (0600, also when it existed): connector configs can hold secrets.
     pub fn write(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.to_text(path)).map_err(|source| AdminError::Io {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |source| AdminError::Io {
             path: path.to_path_buf(),
             source,
-        })
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+        f.write_all(self.to_text(path).as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)
     }
 }
 
@@ -276,6 +316,8 @@ impl Admin {
             bootstrap: Some(self.bootstrap.clone()),
             topics: specs,
             groups,
+            schemas: None,
+            connectors: None,
         })
     }
 
@@ -293,6 +335,8 @@ impl Admin {
             topics: Vec::new(),
             groups: Vec::new(),
             acls: Vec::new(),
+            schemas: Vec::new(),
+            connectors: Vec::new(),
         };
         if !backup.topics.is_empty() {
             let creates: Vec<crate::CreateTopic> = backup
@@ -460,6 +504,7 @@ mod tests {
         );
         let e = Backup::parse("version: 7\n", p).unwrap_err();
         assert!(e.to_string().contains("version"), "{e}");
+        assert!(Backup::parse("version: 1\n", p).unwrap().schemas.is_none());
         let e = Backup::parse(
             "version: 1\ntopics:\n  - name: 'a b'\n    partitions: 1\n    cleanup_policy: delete\n",
             p,

@@ -164,6 +164,23 @@ pub enum AdminError {
         /// What went wrong.
         reason: String,
     },
+    /// A REST service (schema registry, Kafka Connect) could not be reached
+    /// or refused the request: its own message (Connect's `message`, the
+    /// registry's `error_code` and `message`), the URL (never credentials)
+    /// and a hint.
+    #[error("{}", service_message(*service, url, *status, *code, message))]
+    Service {
+        /// Which service.
+        service: crate::RestService,
+        /// The URL called, without credentials.
+        url: String,
+        /// The HTTP status; none when no answer came.
+        status: Option<u16>,
+        /// The registry's `error_code`, when it sent one.
+        code: Option<i64>,
+        /// The service's message, or why there was no answer.
+        message: String,
+    },
     /// Any other librdkafka error, with the operation that failed.
     #[error("{operation} failed: {source}")]
     Kafka {
@@ -173,6 +190,31 @@ pub enum AdminError {
         #[source]
         source: KafkaError,
     },
+}
+
+fn service_message(
+    service: crate::RestService,
+    url: &str,
+    status: Option<u16>,
+    code: Option<i64>,
+    message: &str,
+) -> String {
+    use crate::RestService::{Connect, Registry};
+    let hint = match (status, service) {
+        (None, _) => format!("is {service} running at this address?"),
+        (Some(401 | 403), _) => format!("{service} refused the credentials: check the user and password"),
+        (Some(404), Registry) => "no such subject or version: list them with `schemas list`".to_owned(),
+        (Some(404), Connect) => "no such connector or plugin: list them with `connect list` / `connect plugins`".to_owned(),
+        (Some(409), Registry) => "the schema is not compatible with the subject's compatibility level: check with `schemas compat`".to_owned(),
+        (Some(409), Connect) => "the worker is rebalancing or the connector already exists: try again, or use `connect update`".to_owned(),
+        (Some(s), _) if s >= 500 => format!("{service} failed internally: see its log"),
+        _ => "check the request against the message above".to_owned(),
+    };
+    let status = status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
+    let code = code
+        .map(|c| format!(" (error code {c})"))
+        .unwrap_or_default();
+    format!("{service} at {url}: {status}{message}{code} (hint: {hint})")
 }
 
 fn retriable_code(code: RDKafkaErrorCode) -> bool {
@@ -197,6 +239,7 @@ impl AdminError {
     pub fn is_retriable(&self) -> bool {
         match self {
             Self::Unreachable { .. } | Self::Protocol { .. } | Self::NotPropagated { .. } => true,
+            Self::Service { status, .. } => status.is_none_or(|s| s >= 500 || s == 409),
             Self::Topic { code, .. } | Self::Group { code, .. } => retriable_code(*code),
             Self::Kafka { source, .. } => source.rdkafka_error_code().is_some_and(retriable_code),
             _ => false,
@@ -207,6 +250,9 @@ impl AdminError {
     pub fn is_invalid_input(&self) -> bool {
         match self {
             Self::InvalidTopicName { .. } | Self::InvalidInput { .. } | Self::File { .. } => true,
+            Self::Service {
+                status: Some(s), ..
+            } => matches!(s, 400 | 409 | 422),
             Self::Topic { code, .. } => matches!(
                 code,
                 RDKafkaErrorCode::InvalidConfig
@@ -223,7 +269,12 @@ impl AdminError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Self::TopicNotFound { .. } | Self::GroupNotFound { .. }
+            Self::TopicNotFound { .. }
+                | Self::GroupNotFound { .. }
+                | Self::Service {
+                    status: Some(404),
+                    ..
+                }
         ) || matches!(
             self,
             Self::Topic {
@@ -231,6 +282,12 @@ impl AdminError {
                 ..
             }
         )
+    }
+
+    /// Whether a REST service did not answer at all (not running, wrong
+    /// address, timeout), as opposed to refusing the request.
+    pub fn is_service_unreachable(&self) -> bool {
+        matches!(self, Self::Service { status: None, .. })
     }
 
     /// Whether handing messages on failed because the reader went away

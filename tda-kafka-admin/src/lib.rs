@@ -42,6 +42,16 @@
 //! then sees the change. On SSL/SASL listeners topic readiness is checked in
 //! the metadata librdkafka fetches (one broker per poll).
 //!
+//! # The REST services
+//!
+//! [`RegistryClient`] (any Confluent-compatible schema registry) and
+//! [`ConnectClient`] (the Kafka Connect REST API) are the one client of each
+//! service, used by the CLI, backup/restore and the web console. Every call
+//! is bounded by the client's timeout; errors are [`AdminError::Service`]
+//! with the service's own message, the URL and a hint; basic-auth
+//! credentials (from the URL's `user:password@` or [`BasicAuth`]) are sent
+//! but never shown.
+//!
 //! Invariants: this crate never spawns processes or shells out to Kafka's
 //! Java tools; it speaks the Kafka protocol only. Nothing is applied
 //! silently: batch operations return one outcome per item.
@@ -50,6 +60,7 @@ mod acls;
 mod backup;
 mod browse;
 mod client;
+mod connect;
 mod error;
 mod groups;
 mod health;
@@ -58,14 +69,23 @@ mod meta;
 mod metrics;
 mod offsets;
 mod plan;
+mod registry;
+mod rest;
 mod restore;
+mod services_backup;
 mod topics;
 mod wire;
 
 pub use acls::{declared_acls, AclOutcome, AclPlan};
-pub use backup::{Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION};
+pub use backup::{
+    Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION, OLDEST_BACKUP_VERSION,
+};
 pub use browse::{BrowseFrom, BrowsePage, BrowseRequest, RawRecord};
 pub use client::{lower, Admin, BrokerInfo, ClusterMetadata};
+pub use connect::{
+    ConnectClient, ConnectorFile, ConnectorInfo, ConnectorOverview, ConnectorState,
+    ConnectorStatus, Plugin, Validation, WorkerInfo, WorkerState,
+};
 pub use error::AdminError;
 pub use groups::{
     decode_assignment, GroupDescription, GroupSummary, MemberInfo, PartitionLag, ResetReport,
@@ -77,6 +97,11 @@ pub use meta::{is_internal_topic, validate_topic_name, ConfigValue, PartitionInf
 pub use metrics::{MetricsReport, PartitionMetrics, TopicMetrics};
 pub use offsets::Tp;
 pub use plan::{validate_specs, ActionOutcome, ApplyReport, ConfigChange, Plan, PlanAction};
+pub use registry::{
+    CompatCheck, CompatLevel, NewSchema, RegistryClient, SchemaVersion, VersionRef,
+};
+pub use rest::{BasicAuth, RestService};
+pub use services_backup::{ConnectorBackup, SchemasBackup, SubjectBackup, VersionBackup};
 pub use topics::{parse_key_values, CreateTopic, EnsureOutcome, TopicDescription, TopicSummary};
 
 /// Result type of this crate.

@@ -9,7 +9,6 @@ use apache_avro::Schema;
 use serde_json::Value;
 use tda_kafka_client::registry::split_frame;
 
-use crate::rest::{self, Service};
 use crate::server::AppState;
 use crate::{ConsoleError, Result};
 
@@ -129,7 +128,7 @@ pub(crate) async fn schema_by_id(state: &AppState, id: u32) -> Result<Arc<Schema
     {
         return Ok(s.clone());
     }
-    let v = rest::get(state, Service::Registry, &format!("/schemas/ids/{id}")).await?;
+    let v = state.registry()?.schema_by_id(i64::from(id)).await?;
     let text = v.get("schema").and_then(Value::as_str).ok_or_else(|| {
         ConsoleError::input(format!("registry answer for schema {id} has no schema"))
     })?;

@@ -24,24 +24,13 @@ pub enum ConsoleError {
     /// The HTTP server failed while running.
     #[error("web console server failed: {0}")]
     Serve(#[source] std::io::Error),
-    /// A Kafka call failed.
+    /// A Kafka, schema registry or Kafka Connect call failed (the admin
+    /// library's clients; a service's error carries its message and URL).
     #[error(transparent)]
     Admin(#[from] tda_kafka_admin::AdminError),
     /// A typed-client call (registry decode) failed.
     #[error(transparent)]
     Client(#[from] tda_kafka_client::ClientError),
-    /// An HTTP service (registry, Connect) could not be reached or answered badly.
-    #[error("{service} at {url}: {detail}")]
-    Service {
-        /// `schema registry` or `Kafka Connect`.
-        service: &'static str,
-        /// The URL called.
-        url: String,
-        /// What happened.
-        detail: String,
-        /// HTTP status, when one came back.
-        status: Option<u16>,
-    },
     /// A service this page needs is not configured.
     #[error("{service} is not configured (start the console with {flag})")]
     NotConfigured {
@@ -69,10 +58,8 @@ impl ConsoleError {
             Self::Input(_) => 400,
             Self::Admin(e) if e.is_invalid_input() => 400,
             Self::Admin(e) if e.is_not_found() => 404,
-            Self::Service {
-                status: Some(404), ..
-            } => 404,
-            Self::Service { .. } | Self::NotConfigured { .. } => 502,
+            Self::Admin(tda_kafka_admin::AdminError::Service { .. })
+            | Self::NotConfigured { .. } => 502,
             _ => 500,
         }
     }
@@ -80,8 +67,10 @@ impl ConsoleError {
     /// Whether the error means a service could not be reached (versus refused the request).
     pub fn is_unreachable(&self) -> bool {
         match self {
-            Self::Service { status, .. } => status.is_none(),
-            Self::Admin(e) => matches!(e, tda_kafka_admin::AdminError::Unreachable { .. }),
+            Self::Admin(e) => {
+                e.is_service_unreachable()
+                    || matches!(e, tda_kafka_admin::AdminError::Unreachable { .. })
+            }
             Self::NotConfigured { .. } => true,
             _ => false,
         }

@@ -39,7 +39,6 @@ mod lag;
 mod layout;
 mod options;
 mod pages;
-mod rest;
 mod security;
 mod server;
 mod svg;

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tda_kafka_admin::Admin;
+use tda_kafka_admin::{Admin, ConnectClient};
 use tda_kafka_client::RegistryClient;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OnceCell};
@@ -21,7 +21,10 @@ use crate::{ConsoleError, ConsoleOptions, Result};
 pub(crate) struct AppState {
     pub(crate) opts: ConsoleOptions,
     admin: OnceCell<Arc<Admin>>,
-    pub(crate) http: reqwest::Client,
+    /// The schema registry's admin client (shared with the CLI), when configured.
+    registry: Option<tda_kafka_admin::RegistryClient>,
+    /// Kafka Connect's admin client (shared with the CLI), when configured.
+    connect: Option<ConnectClient>,
     pub(crate) csrf: String,
     pub(crate) lag: LagHistory,
     /// Writer schemas by registry id, parsed once.
@@ -43,6 +46,22 @@ impl AppState {
             .await
             .cloned()
             .map_err(ConsoleError::from)
+    }
+
+    /// The registry client, or [`ConsoleError::NotConfigured`].
+    pub(crate) fn registry(&self) -> Result<&tda_kafka_admin::RegistryClient> {
+        self.registry.as_ref().ok_or(ConsoleError::NotConfigured {
+            service: "schema registry",
+            flag: "--registry URL",
+        })
+    }
+
+    /// The Connect client, or [`ConsoleError::NotConfigured`].
+    pub(crate) fn connect(&self) -> Result<&ConnectClient> {
+        self.connect.as_ref().ok_or(ConsoleError::NotConfigured {
+            service: "Kafka Connect",
+            flag: "--connect URL",
+        })
     }
 }
 
@@ -73,13 +92,20 @@ impl Console {
                     addr: options.listen,
                     source,
                 })?;
-        let http = reqwest::Client::builder()
-            .timeout(options.timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| ConsoleError::Options {
-                reason: format!("HTTP client: {e}"),
-            })?;
+        let options_err = |e: tda_kafka_admin::AdminError| ConsoleError::Options {
+            reason: e.to_string(),
+        };
+        let registry = match &options.registry_url {
+            Some(u) => Some(
+                tda_kafka_admin::RegistryClient::new(u, None, options.timeout)
+                    .map_err(options_err)?,
+            ),
+            None => None,
+        };
+        let connect = match &options.connect_url {
+            Some(u) => Some(ConnectClient::new(u, None, options.timeout).map_err(options_err)?),
+            None => None,
+        };
         let tda_registry = match &options.registry_url {
             Some(u) => Some(Arc::new(RegistryClient::new(u.clone())?)),
             None => None,
@@ -88,7 +114,8 @@ impl Console {
             lag: LagHistory::new(options.lag_samples),
             opts: options,
             admin: OnceCell::new(),
-            http,
+            registry,
+            connect,
             csrf: crate::security::random_token(),
             schemas: RwLock::default(),
             tda_registry,

@@ -322,6 +322,77 @@ async fn connectors_page_shows_a_missing_connect_clearly() {
     down.stop().await;
 }
 
+/// The test stack's Kafka Connect worker; panics when unset.
+fn connect_url() -> String {
+    std::env::var("TDA_KAFKA_TEST_CONNECT_URL").unwrap_or_else(|_| {
+        panic!("TDA_KAFKA_TEST_CONNECT_URL is not set: run the tests through scripts/test.sh")
+    })
+}
+
+#[tokio::test]
+async fn connector_pages_show_a_real_worker_and_pause_it() {
+    let url = connect_url();
+    let worker =
+        tda_kafka_admin::ConnectClient::new(&url, None, Duration::from_secs(15)).expect("client");
+    let name = unique("conn");
+    let topic = unique("conn-topic");
+    let admin = admin().await;
+    create_topic(&admin, &topic, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.txt");
+    std::fs::write(&file, "x\n").unwrap();
+    let config: BTreeMap<String, String> = [
+        (
+            "connector.class",
+            "org.apache.kafka.connect.file.FileStreamSourceConnector",
+        ),
+        ("tasks.max", "1"),
+        ("file", file.to_str().unwrap()),
+        ("topic", topic.as_str()),
+        ("tda.test.password", "SENTINEL-page-s3cret"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    worker.create(&name, &config).await.expect("create");
+    let c = start(options().with_connect(url)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let list = get_ok(&c, "/connectors").await;
+        if list.contains(&name) && after(&list, &name).contains("badge ok") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let page = get_ok(&c, &format!("/connectors/{name}")).await;
+    assert!(page.contains("FileStreamSourceConnector"), "{page}");
+    assert!(
+        !page.contains("SENTINEL-page-s3cret"),
+        "secrets are masked: {page}"
+    );
+    let token = csrf(&c).await;
+    let (s, body) = post(
+        &c,
+        &format!("/connectors/{name}/pause"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    loop {
+        let st = worker.status(&name).await.expect("status");
+        if st.connector.state == tda_kafka_admin::ConnectorState::Paused {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{st:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (s, _) = get(&c, "/connectors/no-such-connector").await;
+    assert_eq!(s, 404);
+    worker.delete(&name).await.expect("delete");
+    c.stop().await;
+}
+
 #[tokio::test]
 async fn tda_views_show_lifecycles_betti_numbers_and_the_diagram() {
     let settings = ClientSettings::new(bootstrap())

@@ -67,8 +67,33 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
             if let Some(hint) = e.chain().find_map(|c| c.downcast_ref().and_then(hint)) {
                 eprintln!("hint: {hint}");
             }
+            if let Some(hint) = e
+                .chain()
+                .find_map(|c| c.downcast_ref().and_then(service_hint))
+            {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(ERROR)
         }
+    }
+}
+
+/// What to do about a registry or Connect error in terms of this command's
+/// flags (the library's message already carries the service's own hint).
+fn service_hint(e: &tda_kafka_admin::AdminError) -> Option<&'static str> {
+    use tda_kafka_admin::{AdminError, RestService};
+    match e {
+        AdminError::Service {
+            status: None,
+            service: RestService::Registry,
+            ..
+        } => Some("start the stack with `tda-kafka start`, or point at a registry with --registry URL (TDA_SCHEMA_REGISTRY_URL)"),
+        AdminError::Service {
+            status: None,
+            service: RestService::Connect,
+            ..
+        } => Some("start the stack with `tda-kafka start`, or point at a worker with --connect URL (TDA_CONNECT_URL)"),
+        _ => None,
     }
 }
 

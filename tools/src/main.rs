@@ -50,9 +50,13 @@ enum Command {
     Groups(cmd::groups::GroupsArgs),
     /// ACLs of the architecture's access grants: list, plan/apply/check (secured clusters).
     Acls(cmd::acls::AclsArgs),
-    /// Write topics (configs, partitions, RF) and group offsets to a YAML/JSON file.
+    /// Kafka Connect: list, status, create/update/delete, pause/resume/restart, validate, plugins.
+    Connect(cmd::connect::ConnectArgs),
+    /// Schema registry: list, show, register, compat, set-compat, delete.
+    Schemas(cmd::schemas::SchemasArgs),
+    /// Write topics, group offsets, ACLs, schemas and connector configs to a YAML/JSON file (0600).
     Backup(cmd::backup::BackupArgs),
-    /// Recreate missing topics and set group offsets from a backup file.
+    /// Restore a backup: missing topics, group offsets, ACLs, schemas, connectors.
     Restore(cmd::backup::RestoreArgs),
     /// The web console (replaces Kafka UI): overview, topics, messages, groups with lag history, schemas, connectors, TDA views.
     Ui(cmd::ui::UiArgs),
@@ -87,6 +91,8 @@ fn main() -> std::process::ExitCode {
             Command::Topics(c) => cmd::topics::run_args(c).await,
             Command::Groups(c) => cmd::groups::run(c).await,
             Command::Acls(c) => cmd::acls::run(c).await,
+            Command::Connect(c) => cmd::connect::run(c).await,
+            Command::Schemas(c) => cmd::schemas::run(c).await,
             Command::Backup(c) => cmd::backup::run_backup(c).await,
             Command::Restore(c) => cmd::backup::run_restore(c).await,
             Command::Ui(a) => cmd::ui::run(a).await,

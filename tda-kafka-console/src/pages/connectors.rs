@@ -6,21 +6,22 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use maud::html;
-use reqwest::Method;
-use serde_json::Value;
+use tda_kafka_admin::ConnectorState;
 
 use crate::layout::{csrf, enc, is_secret_name, notice, page};
 use crate::pages::Page;
-use crate::rest::{self, Service};
 use crate::server::AppState;
 use crate::ConsoleError;
 
-fn state_badge(s: &str) -> maud::Markup {
+fn state_badge(s: ConnectorState) -> maud::Markup {
     let class = match s {
-        "RUNNING" => "badge ok",
-        "FAILED" => "badge bad",
-        "PAUSED" | "UNASSIGNED" | "RESTARTING" => "badge warn",
-        _ => "badge",
+        ConnectorState::Running => "badge ok",
+        ConnectorState::Failed => "badge bad",
+        ConnectorState::Paused
+        | ConnectorState::Stopped
+        | ConnectorState::Unassigned
+        | ConnectorState::Restarting => "badge warn",
+        ConnectorState::Unknown => "badge",
     };
     html! { span class=(class) { (s) } }
 }
@@ -42,49 +43,40 @@ fn unavailable(state: &AppState, e: &ConsoleError) -> Page {
     ))
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    let mut cur = v;
-    for p in path {
-        cur = &cur[*p];
-    }
-    cur.as_str().unwrap_or("")
+/// A Connect call's result, or the page that says Connect is unavailable.
+macro_rules! or_unavailable {
+    ($state:expr, $call:expr) => {
+        match async { Ok::<_, ConsoleError>($call) }.await {
+            Ok(v) => v,
+            Err(e) if e.is_unreachable() => return unavailable(&$state, &e),
+            Err(e) => return Err(e),
+        }
+    };
 }
 
 /// `GET /connectors`.
 pub(crate) async fn list(State(state): State<Arc<AppState>>) -> Page {
-    let all = match rest::get(
-        &state,
-        Service::Connect,
-        "/connectors?expand=status&expand=info",
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(e) if e.is_unreachable() => return unavailable(&state, &e),
-        Err(e) => return Err(e),
+    let all = match state.connect() {
+        Ok(c) => c.list_expanded().await.map_err(ConsoleError::from),
+        Err(e) => Err(e),
     };
-    let mut names: Vec<&String> = all
-        .as_object()
-        .map(|o| o.keys().collect())
-        .unwrap_or_default();
-    names.sort();
+    let all = or_unavailable!(state, all?);
     let body = html! {
         h1 { "Connectors" }
         table #connectors {
             tr { th { "connector" } th { "type" } th { "state" } th { "tasks" } }
-            @for n in &names {
-                @let c = &all[n.as_str()];
+            @for (n, c) in &all {
                 tr {
                     td { a href={ "/connectors/" (enc(n)) } { (n) } }
-                    td { (str_at(c, &["info", "type"])) }
-                    td { (state_badge(str_at(c, &["status", "connector", "state"]))) }
-                    td { @for t in c["status"]["tasks"].as_array().into_iter().flatten() {
-                        (t["id"]) ": " (state_badge(t["state"].as_str().unwrap_or(""))) " "
+                    td { (c.info.kind.as_deref().unwrap_or("")) }
+                    td { (state_badge(c.status.connector.state)) }
+                    td { @for t in &c.status.tasks {
+                        (t.id.unwrap_or_default()) ": " (state_badge(t.state)) " "
                     } }
                 }
             }
         }
-        @if names.is_empty() { p.muted { "No connectors." } }
+        @if all.is_empty() { p.muted { "No connectors." } }
     };
     Ok(page(&state, "Connectors", "/connectors", body))
 }
@@ -92,22 +84,12 @@ pub(crate) async fn list(State(state): State<Arc<AppState>>) -> Page {
 /// `GET /connectors/{name}`.
 pub(crate) async fn detail(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Page {
     let n = enc(&name);
-    let (status_path, config_path) = (
-        format!("/connectors/{n}/status"),
-        format!("/connectors/{n}/config"),
-    );
-    let (status, config) = tokio::join!(
-        rest::get(&state, Service::Connect, &status_path),
-        rest::get(&state, Service::Connect, &config_path),
-    );
-    let status = match status {
-        Ok(v) => v,
-        Err(e) if e.is_unreachable() => return unavailable(&state, &e),
-        Err(e) => return Err(e),
-    };
+    let client = or_unavailable!(state, state.connect()?);
+    let (status, config) = tokio::join!(client.status(&name), client.config(&name));
+    let status = or_unavailable!(state, status?);
     let config = config?;
     let body = html! {
-        h1 { "Connector " (name) " " (state_badge(str_at(&status, &["connector", "state"]))) }
+        h1 { "Connector " (name) " " (state_badge(status.connector.state)) }
         @if !state.opts.read_only {
             @for action in ["pause", "resume", "restart"] {
                 form.inline method="post" action={ "/connectors/" (n) "/" (action) } {
@@ -118,19 +100,19 @@ pub(crate) async fn detail(State(state): State<Arc<AppState>>, Path(name): Path<
         h2 { "Tasks" }
         table #tasks {
             tr { th { "task" } th { "state" } th { "worker" } th { "error" } }
-            @for t in status["tasks"].as_array().into_iter().flatten() {
+            @for t in &status.tasks {
                 tr {
-                    td { (t["id"]) }
-                    td { (state_badge(t["state"].as_str().unwrap_or(""))) }
-                    td { (t["worker_id"].as_str().unwrap_or("")) }
-                    td { @if let Some(tr) = t["trace"].as_str() { pre.bad { (tr) } } }
+                    td { (t.id.unwrap_or_default()) }
+                    td { (state_badge(t.state)) }
+                    td { (t.worker_id) }
+                    td { @if let Some(tr) = &t.trace { pre.bad { (tr) } } }
                 }
             }
         }
         h2 { "Config" }
         table #config {
-            @for (k, v) in config.as_object().into_iter().flatten() {
-                tr { td { (k) } td { code { @if is_secret_name(k) { "***" } @else { (v.as_str().map_or(v.to_string(), str::to_owned)) } } } }
+            @for (k, v) in &config {
+                tr { td { (k) } td { code { @if is_secret_name(k) { "***" } @else { (v) } } } }
             }
         }
     };
@@ -143,24 +125,18 @@ pub(crate) async fn action(
     Path((name, action)): Path<(String, String)>,
 ) -> Page {
     let n = enc(&name);
-    let (method, path) = match action.as_str() {
-        "pause" => (Method::PUT, format!("/connectors/{n}/pause")),
-        "resume" => (Method::PUT, format!("/connectors/{n}/resume")),
-        "restart" => (
-            Method::POST,
-            format!("/connectors/{n}/restart?includeTasks=true"),
-        ),
-        other => {
-            return Err(ConsoleError::input(format!(
-                "unknown connector action {other:?}"
-            )))
-        }
-    };
-    match rest::call(&state, Service::Connect, method, &path, None).await {
-        Ok(_) => {}
-        Err(e) if e.is_unreachable() => return unavailable(&state, &e),
-        Err(e) => return Err(e),
+    if !matches!(action.as_str(), "pause" | "resume" | "restart") {
+        return Err(ConsoleError::input(format!(
+            "unknown connector action {action:?}"
+        )));
     }
+    let client = or_unavailable!(state, state.connect()?);
+    let done = match action.as_str() {
+        "pause" => client.pause(&name).await,
+        "resume" => client.resume(&name).await,
+        _ => client.restart(&name, true, false).await,
+    };
+    or_unavailable!(state, done?);
     Ok(page(
         &state,
         "Done",

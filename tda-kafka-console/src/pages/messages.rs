@@ -14,7 +14,6 @@ use tda_kafka_client::headers::{ORIGIN_OFFSET, ORIGIN_PARTITION, ORIGIN_TOPIC};
 use crate::decode::{self, Shown};
 use crate::layout::{enc, fmt_ts, notice, page};
 use crate::pages::{change_form, Page};
-use crate::rest::{self, Service};
 use crate::server::AppState;
 use crate::ConsoleError;
 
@@ -315,21 +314,16 @@ pub(crate) struct ProduceForm {
 
 /// JSON encoded as Avro with the latest schema of `subject`, in the wire format.
 async fn avro_value(state: &AppState, subject: &str, json: Value) -> crate::Result<Vec<u8>> {
-    let v = rest::get(
-        state,
-        Service::Registry,
-        &format!("/subjects/{}/versions/latest", enc(subject)),
-    )
-    .await?;
-    let id = v
-        .get("id")
-        .and_then(Value::as_u64)
-        .and_then(|i| u32::try_from(i).ok())
-        .ok_or_else(|| {
-            ConsoleError::input(format!(
-                "subject {subject}: the registry returned no schema id"
-            ))
-        })?;
+    let v = state
+        .registry()?
+        .version(subject, tda_kafka_admin::VersionRef::Latest)
+        .await?;
+    let id = u32::try_from(v.id).map_err(|_| {
+        ConsoleError::input(format!(
+            "subject {subject}: the registry returned schema id {}",
+            v.id
+        ))
+    })?;
     let schema = decode::schema_by_id(state, id).await?;
     let avro = apache_avro::types::Value::try_from(json)
         .and_then(|v| v.resolve(&schema))

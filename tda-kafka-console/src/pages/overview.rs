@@ -4,11 +4,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use maud::{html, Markup};
-use serde_json::Value;
 
 use crate::layout::{enc, fmt_bytes, notice, page};
 use crate::pages::Page;
-use crate::rest::{self, Service};
 use crate::server::AppState;
 use crate::ConsoleError;
 
@@ -35,17 +33,12 @@ async fn render(state: &AppState) -> Page {
         admin.health(),
         admin.metrics(None),
         admin.list_groups(),
-        rest::get(state, Service::Registry, "/subjects"),
-        rest::get(state, Service::Connect, "/"),
+        async { Ok::<_, ConsoleError>(state.registry()?.subjects().await?) },
+        async { Ok::<_, ConsoleError>(state.connect()?.worker().await?) },
     );
     let health = health?;
-    let registry = registry.map(|v| format!("{} subjects", v.as_array().map_or(0, Vec::len)));
-    let connect = connect.map(|v| {
-        format!(
-            "version {}",
-            v.get("version").and_then(Value::as_str).unwrap_or("?")
-        )
-    });
+    let registry = registry.map(|v| format!("{} subjects", v.len()));
+    let connect = connect.map(|v| format!("version {}", v.version));
     let problems = health.problems();
     let body = html! {
         h1 { "Cluster overview" }

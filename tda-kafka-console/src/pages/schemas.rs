@@ -7,36 +7,30 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::Form;
 use maud::{html, Markup};
-use reqwest::Method;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+use tda_kafka_admin::{NewSchema, SchemaVersion, VersionRef};
 
 use crate::layout::{enc, notice, page};
 use crate::pages::{change_form, confirm_page, confirmed, Page};
-use crate::rest::{self, Service};
 use crate::server::AppState;
 use crate::ConsoleError;
 
-fn pretty_schema(v: &Value) -> String {
-    let text = v.get("schema").and_then(Value::as_str).unwrap_or_default();
-    serde_json::from_str::<Value>(text)
+fn pretty_schema(v: &SchemaVersion) -> String {
+    serde_json::from_str::<Value>(&v.schema)
         .ok()
         .and_then(|j| serde_json::to_string_pretty(&j).ok())
-        .unwrap_or_else(|| text.to_owned())
+        .unwrap_or_else(|| v.schema.clone())
 }
 
 async fn compat_level(state: &AppState, subject: Option<&str>) -> String {
-    let path = match subject {
-        Some(s) => format!("/config/{}", enc(s)),
-        None => "/config".to_owned(),
+    let level = match state.registry() {
+        Ok(r) => r.compat_level(subject).await.map_err(ConsoleError::from),
+        Err(e) => Err(e),
     };
-    match rest::get(state, Service::Registry, &path).await {
-        Ok(v) => v
-            .get("compatibilityLevel")
-            .or_else(|| v.get("compatibility"))
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned(),
+    match level {
+        Ok(Some(l)) => l.to_string(),
+        Ok(None) => "(global)".to_owned(),
         Err(_) if subject.is_some() => "(global)".to_owned(),
         Err(e) => format!("unknown: {e}"),
     }
@@ -44,28 +38,9 @@ async fn compat_level(state: &AppState, subject: Option<&str>) -> String {
 
 /// `GET /schemas`.
 pub(crate) async fn list(State(state): State<Arc<AppState>>) -> Page {
-    let subjects = rest::get(&state, Service::Registry, "/subjects").await?;
-    let names: Vec<String> = subjects
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let versions = futures::future::join_all(names.iter().map(|s| {
-        let state = &state;
-        async move {
-            rest::get(
-                state,
-                Service::Registry,
-                &format!("/subjects/{}/versions", enc(s)),
-            )
-            .await
-        }
-    }))
-    .await;
+    let registry = state.registry()?;
+    let names = registry.subjects().await?;
+    let versions = futures::future::join_all(names.iter().map(|s| registry.versions(s))).await;
     let global = compat_level(&state, None).await;
     let body = html! {
         h1 { "Schemas" }
@@ -75,7 +50,7 @@ pub(crate) async fn list(State(state): State<Arc<AppState>>) -> Page {
             @for (s, v) in names.iter().zip(&versions) {
                 tr {
                     td { a href={ "/schemas/" (enc(s)) } { (s) } }
-                    td { @match v { Ok(v) => (v.as_array().map_or(0, Vec::len)), Err(e) => span.bad { (e.to_string()) } } }
+                    td { @match v { Ok(v) => (v.len()), Err(e) => span.bad { (e.to_string()) } } }
                 }
             }
         }
@@ -104,27 +79,14 @@ pub(crate) async fn subject(
     Path(subject): Path<String>,
 ) -> Page {
     let s = enc(&subject);
-    let versions = rest::get(
-        &state,
-        Service::Registry,
-        &format!("/subjects/{s}/versions"),
-    )
-    .await?;
-    let versions: Vec<i64> = versions
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default();
-    let latest = rest::get(
-        &state,
-        Service::Registry,
-        &format!("/subjects/{s}/versions/latest"),
-    )
-    .await?;
+    let registry = state.registry()?;
+    let versions = registry.versions(&subject).await?;
+    let latest = registry.version(&subject, VersionRef::Latest).await?;
     let level = compat_level(&state, Some(&subject)).await;
     let body = html! {
         h1 { "Subject " (subject) }
         p { "Versions: " @for v in &versions { code { (v) } " " } " · compatibility " b { (level) } }
-        h2 { "Latest (version " (latest.get("version").and_then(Value::as_i64).unwrap_or(0)) ", id " (latest.get("id").and_then(Value::as_i64).unwrap_or(0)) ")" }
+        h2 { "Latest (version " (latest.version) ", id " (latest.id) ")" }
         pre #schema { (pretty_schema(&latest)) }
         @if versions.len() >= 2 {
             h2 { "Compare two versions" }
@@ -194,19 +156,16 @@ pub(crate) async fn diff(
     Query(q): Query<DiffQuery>,
 ) -> Page {
     let s = enc(&subject);
-    let ver = |v: &str| -> crate::Result<u32> {
+    let ver = |v: &str| -> crate::Result<i32> {
         v.trim()
             .parse()
             .map_err(|_| ConsoleError::input(format!("version {v:?} is not a number")))
     };
     let (a, b) = (ver(&q.a)?, ver(&q.b)?);
-    let (pa, pb) = (
-        format!("/subjects/{s}/versions/{a}"),
-        format!("/subjects/{s}/versions/{b}"),
-    );
+    let registry = state.registry()?;
     let (va, vb) = tokio::join!(
-        rest::get(&state, Service::Registry, &pa),
-        rest::get(&state, Service::Registry, &pb),
+        registry.version(&subject, VersionRef::Number(a)),
+        registry.version(&subject, VersionRef::Number(b)),
     );
     let (ta, tb) = (pretty_schema(&va?), pretty_schema(&vb?));
     let (la, lb): (Vec<&str>, Vec<&str>) = (ta.lines().collect(), tb.lines().collect());
@@ -250,38 +209,23 @@ pub(crate) async fn register(
         .map_err(|e| ConsoleError::input(format!("the schema is not JSON: {e}")))?;
     apache_avro::Schema::parse(&parsed)
         .map_err(|e| ConsoleError::input(format!("not an Avro schema: {e}")))?;
-    let body = json!({ "schema": parsed.to_string() });
+    let schema = NewSchema::avro(parsed.to_string());
     let s = enc(subject);
+    let registry = state.registry()?;
     if !confirmed(&f.confirm) {
-        let existing = rest::get(
-            &state,
-            Service::Registry,
-            &format!("/subjects/{s}/versions"),
-        )
-        .await;
-        let (verdict, ok) = match existing {
-            Err(ConsoleError::Service {
-                status: Some(404), ..
-            }) => ("a new subject (no earlier version)".to_owned(), true),
-            Err(e) => return Err(e),
-            Ok(_) => {
-                let check = rest::call(
-                    &state,
-                    Service::Registry,
-                    Method::POST,
-                    &format!("/compatibility/subjects/{s}/versions/latest"),
-                    Some(&body),
-                )
-                .await?;
-                if check.get("is_compatible").and_then(Value::as_bool) == Some(true) {
-                    ("compatible with the latest version".to_owned(), true)
-                } else {
-                    (
-                        format!("NOT compatible with the latest version: {check}"),
-                        false,
-                    )
-                }
-            }
+        let check = registry.check_compat(subject, &schema).await?;
+        let (verdict, ok) = if check.new_subject {
+            ("a new subject (no earlier version)".to_owned(), true)
+        } else if check.is_compatible {
+            ("compatible with the latest version".to_owned(), true)
+        } else {
+            (
+                format!(
+                    "NOT compatible with the latest version: {}",
+                    check.messages.join("; ")
+                ),
+                false,
+            )
         };
         if !ok {
             return Ok(page(
@@ -301,15 +245,7 @@ pub(crate) async fn register(
             false,
         ));
     }
-    let v = rest::call(
-        &state,
-        Service::Registry,
-        Method::POST,
-        &format!("/subjects/{s}/versions"),
-        Some(&body),
-    )
-    .await?;
-    let id = v.get("id").and_then(Value::as_i64).unwrap_or_default();
+    let id = registry.register(subject, &schema).await?;
     Ok(page(
         &state,
         "Registered",

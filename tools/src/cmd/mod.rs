@@ -3,9 +3,12 @@
 pub mod acls;
 pub mod backup;
 pub mod config;
+pub mod connect;
 pub mod docker;
 pub mod groups;
 pub mod registry_proxy;
+pub mod schemas;
+pub mod services;
 pub mod stack;
 pub mod topics;
 pub mod ui;

@@ -68,7 +68,6 @@ pub async fn run(a: UiArgs) -> anyhow::Result<()> {
     if let Some(b) = &a.bootstrap {
         props.set("bootstrap.servers", b);
     }
-    let host = &cfg.network.host;
     let mut opts = ConsoleOptions::new(props)
         .with_listen(
             a.listen
@@ -80,15 +79,14 @@ pub async fn run(a: UiArgs) -> anyhow::Result<()> {
         .with_connect(
             a.connect
                 .clone()
-                .unwrap_or_else(|| format!("http://{host}:{}", cfg.network.connect_port)),
+                .unwrap_or_else(|| crate::cmd::services::default_connect_url(&cfg)),
         );
     if !a.no_registry {
-        opts = opts.with_registry(a.registry.clone().unwrap_or_else(|| {
-            format!(
-                "http://{host}:{}/apis/ccompat/v7",
-                cfg.network.schema_registry_port
-            )
-        }));
+        opts = opts.with_registry(
+            a.registry
+                .clone()
+                .unwrap_or_else(|| crate::cmd::services::default_registry_url(&cfg)),
+        );
     }
     match (&a.auth_token, &a.auth_user, &a.auth_password) {
         (Some(t), None, _) => opts = opts.with_auth(Auth::Token(SecretString::new(t.clone()))),

@@ -61,6 +61,7 @@ mod plan;
 mod restore;
 mod topics;
 mod wire;
+pub mod zookeeper;
 
 pub use acls::{declared_acls, AclOutcome, AclPlan};
 pub use backup::{Backup, GroupBackup, OffsetEntry, RestoreReport, BACKUP_VERSION};

@@ -11,8 +11,8 @@ use super::LocalProvider;
 use crate::{ClusterError, Result, ServiceKind, StackMember};
 
 impl LocalProvider {
-    /// The output of `service` (`kafka-1`, `schema-registry`, `kafka-connect`,
-    /// `redis`, `kafka-ui`).
+    /// The output of `service` (`kafka-1`, `zookeeper-1`, `schema-registry`,
+    /// `kafka-connect`, `redis`, `kafka-ui`).
     pub fn logs(
         &self,
         service: &str,
@@ -24,12 +24,16 @@ impl LocalProvider {
             "kafka-connect" | "connect" => StackMember::Service(ServiceKind::Connect),
             "redis" => StackMember::Service(ServiceKind::Redis),
             "kafka-ui" | "console" => StackMember::Service(ServiceKind::Ui),
-            other => match other.strip_prefix("kafka-").and_then(|n| n.parse().ok()) {
-                Some(id) => StackMember::Node(id),
-                None => {
+            other => match (
+                other.strip_prefix("kafka-").and_then(|n| n.parse().ok()),
+                other.strip_prefix("zookeeper-").and_then(|n| n.parse().ok()),
+            ) {
+                (Some(id), _) => StackMember::Node(id),
+                (None, Some(n)) => StackMember::Service(ServiceKind::Zookeeper(n)),
+                (None, None) => {
                     return Err(ClusterError::UnknownMember {
                         name: service.into(),
-                        known: "kafka-N, schema-registry, kafka-connect, redis, kafka-ui".into(),
+                        known: "kafka-N, zookeeper-N, schema-registry, kafka-connect, redis, kafka-ui".into(),
                     })
                 }
             },

@@ -108,12 +108,14 @@ impl EnsembleState {
             .collect();
         let serving = self.nodes.iter().filter(|n| n.role.is_some()).count();
         if out.is_empty() && serving == self.nodes.len() {
-            let single = self.nodes.len() == 1
-                && self.nodes[0].role == Some(ZookeeperRole::Standalone);
-            let formed =
-                self.leader().is_some() && self.followers() + 1 == self.nodes.len();
+            let single =
+                self.nodes.len() == 1 && self.nodes[0].role == Some(ZookeeperRole::Standalone);
+            let formed = self.leader().is_some() && self.followers() + 1 == self.nodes.len();
             if !single && !formed {
-                out.push(format!("the ZooKeeper ensemble has not formed: {}", self.summary()));
+                out.push(format!(
+                    "the ZooKeeper ensemble has not formed: {}",
+                    self.summary()
+                ));
             }
         }
         out
@@ -148,8 +150,7 @@ impl EnsembleState {
 
 /// Asks every node in `nodes` (`(id, "host:port")`) `ruok` and `srvr`, all at once.
 pub async fn ensemble_state(nodes: &[(u16, String)]) -> EnsembleState {
-    let states =
-        futures::future::join_all(nodes.iter().map(|(id, at)| node_state(*id, at))).await;
+    let states = futures::future::join_all(nodes.iter().map(|(id, at)| node_state(*id, at))).await;
     EnsembleState { nodes: states }
 }
 
@@ -164,7 +165,10 @@ async fn node_state(node: u16, at: &str) -> ZookeeperNodeState {
     match four_letter(at, "ruok").await {
         Ok(answer) if answer.starts_with("imok") => state.imok = true,
         Ok(answer) => {
-            state.problem = Some(format!("answered {:?} to ruok instead of imok", answer.trim()));
+            state.problem = Some(format!(
+                "answered {:?} to ruok instead of imok",
+                answer.trim()
+            ));
             return state;
         }
         Err(e) => {
@@ -247,13 +251,21 @@ mod tests {
     fn one_leader_and_the_rest_following_is_formed() {
         use ZookeeperRole::*;
         let formed = EnsembleState {
-            nodes: vec![node(1, Some(Follower)), node(2, Some(Leader)), node(3, Some(Follower))],
+            nodes: vec![
+                node(1, Some(Follower)),
+                node(2, Some(Leader)),
+                node(3, Some(Follower)),
+            ],
         };
         assert!(formed.is_healthy(), "{:?}", formed.problems());
         assert_eq!((formed.leader(), formed.followers()), (Some(2), 2));
         assert_eq!(formed.summary(), "node 2 leads, 2 follow");
         let electing = EnsembleState {
-            nodes: vec![node(1, Some(Follower)), node(2, Some(Follower)), node(3, Some(Follower))],
+            nodes: vec![
+                node(1, Some(Follower)),
+                node(2, Some(Follower)),
+                node(3, Some(Follower)),
+            ],
         };
         assert!(electing.problems()[0].contains("has not formed"));
         let mut down = formed.clone();

@@ -574,7 +574,12 @@ mod tests {
         for pinned in [ZOOKEEPER_KAFKA_VERSION, ZOOKEEPER_VERSION] {
             assert!(KAFKA_ZOOKEEPER_POM.contains(&format!("<version>{pinned}</version>")));
         }
-        for jar in ["metrics-core", "snappy-java", "slf4j-reload4j", "<artifactId>zookeeper</artifactId>"] {
+        for jar in [
+            "metrics-core",
+            "snappy-java",
+            "slf4j-reload4j",
+            "<artifactId>zookeeper</artifactId>",
+        ] {
             assert!(KAFKA_ZOOKEEPER_POM.contains(jar), "{jar}");
         }
     }

@@ -1,7 +1,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::topic::tda_architecture;
-use crate::{Environment, MetadataMode, SecurityConfig, ServicesConfig, TopicSpec, ZookeeperConfig};
+use crate::{
+    Environment, MetadataMode, SecurityConfig, ServicesConfig, TopicSpec, ZookeeperConfig,
+};
 
 /// Addresses and ports of the cluster and its companion services.
 ///

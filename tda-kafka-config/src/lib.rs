@@ -69,5 +69,5 @@ pub use envfile::{parse_env, quote_env_value, EnvEntry, EnvSyntaxError, ParsedEn
 pub use loader::{ConfigLoader, LoadedConfig, Provenance, Setting, Source, TopicOrigin};
 pub use report::{Issue, Severity, ValidationReport};
 pub use topics_file::{TopicsFile, TOPICS_FILE_VERSION};
-pub use zookeeper::{MetadataMode, ZookeeperConfig, ZOOKEEPER_4LW};
 pub use validate::{topic_name_error, validate, validate_with, MAX_TOPIC_NAME_LEN};
+pub use zookeeper::{MetadataMode, ZookeeperConfig, ZOOKEEPER_4LW};

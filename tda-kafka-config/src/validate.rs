@@ -362,9 +362,21 @@ fn check_ports(c: &ClusterConfig, cx: &mut Ctx<'_>) {
         let zk = &c.zookeeper;
         let m = u32::from(zk.nodes.max(1));
         for (key, what, base) in [
-            ("TDA_ZOOKEEPER_PORT_BASE", "ZooKeeper client ports", zk.client_port_base),
-            ("TDA_ZOOKEEPER_QUORUM_PORT_BASE", "ZooKeeper quorum ports", zk.quorum_port_base),
-            ("TDA_ZOOKEEPER_ELECTION_PORT_BASE", "ZooKeeper election ports", zk.election_port_base),
+            (
+                "TDA_ZOOKEEPER_PORT_BASE",
+                "ZooKeeper client ports",
+                zk.client_port_base,
+            ),
+            (
+                "TDA_ZOOKEEPER_QUORUM_PORT_BASE",
+                "ZooKeeper quorum ports",
+                zk.quorum_port_base,
+            ),
+            (
+                "TDA_ZOOKEEPER_ELECTION_PORT_BASE",
+                "ZooKeeper election ports",
+                zk.election_port_base,
+            ),
         ] {
             range(key, what.into(), base, m);
         }

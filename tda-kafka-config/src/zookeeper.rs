@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(ClusterConfig::default().metadata, MetadataMode::Kraft);
         assert_eq!("ZooKeeper".parse(), Ok(MetadataMode::Zookeeper));
         assert_eq!("kraft".parse(), Ok(MetadataMode::Kraft));
-        assert!("raft".parse::<MetadataMode>().unwrap_err().contains("kraft or zookeeper"));
+        assert!("raft"
+            .parse::<MetadataMode>()
+            .unwrap_err()
+            .contains("kraft or zookeeper"));
     }
 
     #[test]
@@ -277,11 +280,15 @@ mod tests {
             .check();
         let shown: Vec<String> = loaded.report.errors().map(|i| i.to_string()).collect();
         assert!(
-            shown.iter().any(|e| e.contains("TDA_ZOOKEEPER_NODES") && e.contains("1, 3, 5 or 7")),
+            shown
+                .iter()
+                .any(|e| e.contains("TDA_ZOOKEEPER_NODES") && e.contains("1, 3, 5 or 7")),
             "{shown:?}"
         );
         assert!(
-            shown.iter().any(|e| e.contains("ZooKeeper client ports 19093-19095 and broker ports")),
+            shown
+                .iter()
+                .any(|e| e.contains("ZooKeeper client ports 19093-19095 and broker ports")),
             "{shown:?}"
         );
         let ok = crate::ConfigLoader::new()

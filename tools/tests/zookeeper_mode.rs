@@ -150,7 +150,12 @@ fn processes_with(marker: &Path) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
         .filter_map(|e| {
             let cmd = String::from_utf8_lossy(&std::fs::read(e.path().join("cmdline")).ok()?)
                 .replace('\0', " ");
@@ -179,11 +184,18 @@ fn zookeeper_libs() -> PathBuf {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"),
     };
-    cache.join("tda-kafka").join("kafka-zookeeper-3.9.1").join("libs")
+    cache
+        .join("tda-kafka")
+        .join("kafka-zookeeper-3.9.1")
+        .join("libs")
 }
 
 /// Consumes `topic` in a fresh group until `n` records arrived (bounded).
-async fn consume<T: TdaTopic>(settings: &ClientSettings, topic: Topic<T>, n: usize) -> Vec<Received<T>> {
+async fn consume<T: TdaTopic>(
+    settings: &ClientSettings,
+    topic: Topic<T>,
+    n: usize,
+) -> Vec<Received<T>> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let group = format!("zk-mode-test-{}-{}", topic.name(), std::process::id());
     let consumer = TdaConsumer::new(settings, topic, ConsumerOptions::new(group)).unwrap();
@@ -191,7 +203,10 @@ async fn consume<T: TdaTopic>(settings: &ClientSettings, topic: Topic<T>, n: usi
     let run = tokio::spawn(consumer.run(
         move |r: Received<T>| {
             let tx = tx.clone();
-            async move { tx.send(r).map_err(|e| HandlerError::Permanent(e.to_string())) }
+            async move {
+                tx.send(r)
+                    .map_err(|e| HandlerError::Permanent(e.to_string()))
+            }
         },
         token.clone(),
     ));
@@ -246,13 +261,20 @@ async fn zookeeper_mode_on_the_local_provider() {
     assert!(out.contains(BOOTSTRAP), "{out}");
     for n in 1..=3 {
         let cfg = std::fs::read_to_string(f.data.join(format!("zookeeper-{n}/zoo.cfg"))).unwrap();
-        assert!(cfg.contains("4lw.commands.whitelist=ruok,srvr,mntr"), "{cfg}");
-        let myid = std::fs::read_to_string(f.data.join(format!("zookeeper-{n}/data/myid"))).unwrap();
+        assert!(
+            cfg.contains("4lw.commands.whitelist=ruok,srvr,mntr"),
+            "{cfg}"
+        );
+        let myid =
+            std::fs::read_to_string(f.data.join(format!("zookeeper-{n}/data/myid"))).unwrap();
         assert_eq!(myid.trim(), n.to_string());
-        let props = std::fs::read_to_string(f.data.join(format!("node-{n}/server.properties"))).unwrap();
+        let props =
+            std::fs::read_to_string(f.data.join(format!("node-{n}/server.properties"))).unwrap();
         assert!(props.contains(&format!("broker.id={n}\n")), "{props}");
         assert!(
-            props.contains("zookeeper.connect=127.0.0.1:32181,127.0.0.1:32182,127.0.0.1:32183/tda-kafka\n"),
+            props.contains(
+                "zookeeper.connect=127.0.0.1:32181,127.0.0.1:32182,127.0.0.1:32183/tda-kafka\n"
+            ),
             "{props}"
         );
         assert!(!props.contains("process.roles"), "{props}");
@@ -285,7 +307,11 @@ async fn zookeeper_mode_on_the_local_provider() {
         .output()
         .expect("java runs ZooKeeper's CLI");
     let text = String::from_utf8_lossy(&zk_cli.stdout);
-    assert!(text.contains("[1, 2, 3]"), "zkCli ls: {text}\n{}", String::from_utf8_lossy(&zk_cli.stderr));
+    assert!(
+        text.contains("[1, 2, 3]"),
+        "zkCli ls: {text}\n{}",
+        String::from_utf8_lossy(&zk_cli.stderr)
+    );
 
     // 4. An independent Kafka client (kcat) sees 3 brokers.
     let kcat = Command::new("kcat")
@@ -294,10 +320,17 @@ async fn zookeeper_mode_on_the_local_provider() {
         .output()
         .expect("kcat is required: apt-get install kcat");
     let meta = String::from_utf8_lossy(&kcat.stdout);
-    assert!(kcat.status.success(), "kcat: {meta}{}", String::from_utf8_lossy(&kcat.stderr));
+    assert!(
+        kcat.status.success(),
+        "kcat: {meta}{}",
+        String::from_utf8_lossy(&kcat.stderr)
+    );
     assert!(meta.contains(" 3 brokers:"), "{meta}");
     for (id, port) in (1..=3).zip(BROKERS) {
-        assert!(meta.contains(&format!("broker {id} at 127.0.0.1:{port}")), "{meta}");
+        assert!(
+            meta.contains(&format!("broker {id} at 127.0.0.1:{port}")),
+            "{meta}"
+        );
     }
 
     // 5. The TDA topics exist (created by start) and `topics list -o json` works.
@@ -328,7 +361,12 @@ async fn zookeeper_mode_on_the_local_provider() {
     let mut acked = 0;
     for i in 0..N {
         let id = format!("zk-job-{i}");
-        let event = JobEvent::now(&id, JobLifecycle::Started(JobStarted { worker_id: "zk".into() }));
+        let event = JobEvent::now(
+            &id,
+            JobLifecycle::Started(JobStarted {
+                worker_id: "zk".into(),
+            }),
+        );
         producer.send(&jobs, &id, &event).await.unwrap();
         acked += 1;
     }
@@ -390,9 +428,20 @@ async fn zookeeper_mode_on_the_local_provider() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let root: serde_json::Value = http.get(CONNECT).send().await.unwrap().json().await.unwrap();
+    let root: serde_json::Value = http
+        .get(CONNECT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(root["version"], "4.4.0", "{root}");
-    let connectors = http.get(format!("{CONNECT}/connectors")).send().await.unwrap();
+    let connectors = http
+        .get(format!("{CONNECT}/connectors"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(connectors.status(), 200);
     let page = http.get(CONSOLE).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -412,7 +461,10 @@ async fn zookeeper_mode_on_the_local_provider() {
     let left = processes_with(&f.data);
     assert!(left.is_empty(), "processes left: {left:#?}");
     assert_eq!(open_ports(), Vec::<u16>::new(), "ports still listening");
-    let v = f.json(&["status", "-o", "json"], true);
+    // `status` exits 3 when the cluster does not run, and still reports it.
+    let out = f.run(&["status", "-o", "json"], true);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["state"], "stopped", "{v}");
     for s in v["services"].as_array().unwrap() {
         assert_eq!(s["state"]["state"], "stopped", "{s}");

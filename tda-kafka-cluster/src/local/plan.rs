@@ -123,7 +123,11 @@ impl LocalProvider {
 
     /// Whether `member` must be started: true when it does not run (a stale
     /// PID file is removed and noted, once its process released its ports).
-    pub(super) async fn take_stale(&self, member: StackMember, progress: &dyn Progress) -> Result<bool> {
+    pub(super) async fn take_stale(
+        &self,
+        member: StackMember,
+        progress: &dyn Progress,
+    ) -> Result<bool> {
         match self.check(member) {
             PidCheck::Alive(_) => Ok(false),
             PidCheck::Stale(pid) => {
@@ -152,7 +156,10 @@ impl LocalProvider {
         });
         let net = &config.network;
         let mut needed: Vec<(u16, String)> = Vec::new();
-        needed.extend(super::zookeeper::ports_needed(config, &plan.zookeeper_to_start));
+        needed.extend(super::zookeeper::ports_needed(
+            config,
+            &plan.zookeeper_to_start,
+        ));
         for &id in &plan.to_start {
             needed.push((net.kafka_port(id), format!("node {id} client listener")));
             if !config.uses_zookeeper() {

@@ -325,9 +325,7 @@ impl LocalProvider {
         // Connect runs on the Kafka 4.4 jars in both modes (ZooKeeper mode's
         // 3.9 set has no connect-runtime); a 4.4 worker talks to 3.9 brokers.
         let connect_jars = match plan.start_connect {
-            true if config.uses_zookeeper() => {
-                Some(KafkaDist::resolve(options.refetch, progress)?)
-            }
+            true if config.uses_zookeeper() => Some(KafkaDist::resolve(options.refetch, progress)?),
             true => Some(kafka.clone()),
             false => None,
         };

@@ -13,7 +13,14 @@ const STATE_FILE: &str = "cluster.json";
 
 /// What must not change while data exists: broker count, host, first client
 /// port, first controller port (KRaft), metadata mode, ensemble.
-pub(super) type Topology<'a> = (u16, &'a str, u16, u16, MetadataMode, Option<StoredZookeeper>);
+pub(super) type Topology<'a> = (
+    u16,
+    &'a str,
+    u16,
+    u16,
+    MetadataMode,
+    Option<StoredZookeeper>,
+);
 
 /// What `start` records about the cluster in the data directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,7 +126,11 @@ impl Stored {
     /// The ZooKeeper nodes `(id, client port)` of ZooKeeper mode.
     pub(super) fn zookeeper_nodes(&self) -> Vec<(u16, u16)> {
         self.zookeeper
-            .map(|zk| (1..=zk.nodes).map(|n| (n, zk.client_port_base + n - 1)).collect())
+            .map(|zk| {
+                (1..=zk.nodes)
+                    .map(|n| (n, zk.client_port_base + n - 1))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -251,7 +262,9 @@ mod tests {
         let z = Stored::new(&zk, "x".into(), None);
         assert_ne!(a.topology(), z.topology());
         assert_eq!(z.zookeeper_nodes(), [(1, 2181), (2, 2182), (3, 2183)]);
-        assert!(z.describe().contains("ZooKeeper mode, 3 ZooKeeper nodes from port 2181"));
+        assert!(z
+            .describe()
+            .contains("ZooKeeper mode, 3 ZooKeeper nodes from port 2181"));
         assert!(a.zookeeper_nodes().is_empty());
     }
 }

@@ -22,8 +22,8 @@ use super::{Launched, LocalProvider};
 use crate::dist::{Java, KafkaDist};
 use crate::poll::{Attempt, Wait};
 use crate::{
-    ClusterError, Progress, ProgressEvent, Result, ServiceAddress, ServiceKind,
-    ServiceStatus, StackMember, Step,
+    ClusterError, Progress, ProgressEvent, Result, ServiceAddress, ServiceKind, ServiceStatus,
+    StackMember, Step,
 };
 
 /// Logging of the ZooKeeper-mode JVMs (Kafka 3.9 and ZooKeeper read log4j 1
@@ -250,7 +250,8 @@ async fn wait_ensemble(
     launched: &[Launched],
     wait: &Wait<'_>,
 ) -> Result<EnsembleState> {
-    wait.progress.report(ProgressEvent::Started { step: wait_step() });
+    wait.progress
+        .report(ProgressEvent::Started { step: wait_step() });
     let nodes: Vec<(u16, String)> = (1..).zip(config.zookeeper_addresses()).collect();
     Wait {
         step: wait_step(),
@@ -277,4 +278,3 @@ async fn wait_ensemble(
     )
     .await
 }
-

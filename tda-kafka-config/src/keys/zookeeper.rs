@@ -22,7 +22,7 @@ pub(super) static ZOOKEEPER_KEYS: &[Key] = &[
         secret: false,
         set: |c, v| {
             let n: u16 = positive(v)?;
-            if n > 7 || n % 2 == 0 {
+            if n > 7 || n.is_multiple_of(2) {
                 return Err(());
             }
             c.zookeeper.nodes = n;

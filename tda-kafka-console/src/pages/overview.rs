@@ -57,9 +57,7 @@ fn ensemble_table(e: &EnsembleState) -> Markup {
 /// The overview page (also used by the benchmark through `GET /`).
 async fn render(state: &AppState) -> Page {
     let admin = state.admin().await?;
-    let zookeeper: Vec<(u16, String)> = (1..)
-        .zip(state.opts.zookeeper.iter().cloned())
-        .collect();
+    let zookeeper: Vec<(u16, String)> = (1..).zip(state.opts.zookeeper.iter().cloned()).collect();
     let (health, metrics, groups, registry, connect, ensemble) = tokio::join!(
         admin.health(),
         admin.metrics(None),

@@ -104,8 +104,10 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         config.broker_count,
         match config.metadata {
             tda_kafka_config::MetadataMode::Kraft => "KRaft".to_string(),
-            tda_kafka_config::MetadataMode::Zookeeper =>
-                format!("ZooKeeper mode with {} ZooKeeper nodes", config.zookeeper.nodes),
+            tda_kafka_config::MetadataMode::Zookeeper => format!(
+                "ZooKeeper mode with {} ZooKeeper nodes",
+                config.zookeeper.nodes
+            ),
         },
         config.environment,
         if config.recovery_mode {

@@ -75,6 +75,7 @@ mod restore;
 mod services_backup;
 mod topics;
 mod wire;
+pub mod zookeeper;
 
 pub use acls::{declared_acls, AclOutcome, AclPlan};
 pub use backup::{

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use tda_kafka_config::MetadataMode;
+
 use crate::{ClusterError, Progress, ProgressEvent, Result, Step};
 
 /// The pinned Kafka version as a literal, for `concat!` (the local image tags).
@@ -25,10 +27,16 @@ pub const REGISTRY_VERSION: &str = "3.0.9";
 /// The connect-file (FileStream connectors) version loaded as a plugin by
 /// the Connect worker: Maven Central here serves 4.3.1, not 4.4.0.
 pub const CONNECT_FILE_VERSION: &str = "4.3.1";
+/// The Kafka version of ZooKeeper mode: 3.9 is the last line that runs on
+/// ZooKeeper (4.x is KRaft-only).
+pub const ZOOKEEPER_KAFKA_VERSION: &str = "3.9.1";
+/// The ZooKeeper version of ZooKeeper mode: the one Kafka 3.9 is built against.
+pub const ZOOKEEPER_VERSION: &str = "3.8.4";
 /// The minimum Java major version (Kafka 4.x brokers need 17).
 pub const MIN_JAVA: u32 = 17;
 
 const KAFKA_POM: &str = include_str!("../maven/kafka-dist.pom");
+const KAFKA_ZOOKEEPER_POM: &str = include_str!("../maven/kafka-zookeeper-dist.pom");
 const REGISTRY_POM: &str = include_str!("../maven/registry-dist.pom");
 const CONNECT_PLUGINS_POM: &str = include_str!("../maven/connect-plugins.pom");
 const MARKER: &str = ".tda-kafka-complete";
@@ -180,15 +188,75 @@ impl KafkaDist {
                 from_kafka_home: true,
             });
         }
-        let dir = cache_root().join(format!("kafka-{KAFKA_VERSION}"));
+        Self::fetched(
+            &format!("kafka-{KAFKA_VERSION}"),
+            &format!("Apache Kafka {KAFKA_VERSION}"),
+            KAFKA_POM,
+            refetch,
+            progress,
+        )
+    }
+
+    /// The jars of `mode`: [`KafkaDist::resolve`] for KRaft; for ZooKeeper
+    /// mode Kafka [`ZOOKEEPER_KAFKA_VERSION`] with ZooKeeper
+    /// [`ZOOKEEPER_VERSION`] on one classpath, cached like the KRaft jars
+    /// (a `KAFKA_HOME` is used only when its `libs/` has a ZooKeeper jar).
+    pub fn resolve_for(mode: MetadataMode, refetch: bool, progress: &dyn Progress) -> Result<Self> {
+        if mode == MetadataMode::Kraft {
+            return Self::resolve(refetch, progress);
+        }
+        if let Some(home) = std::env::var_os("KAFKA_HOME").filter(|h| !h.is_empty()) {
+            let home = PathBuf::from(home);
+            let libs = home.join("libs");
+            let names: Vec<String> = std::fs::read_dir(&libs)
+                .map_err(|e| ClusterError::InvalidKafkaHome {
+                    path: home.clone(),
+                    reason: format!("cannot read {}: {e}", libs.display()),
+                })?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            let has = |prefix: &str| names.iter().any(|n| n.starts_with(prefix));
+            if !(has("kafka_2.13-3.") && has("zookeeper-3.")) {
+                return Err(ClusterError::InvalidKafkaHome {
+                    path: home,
+                    reason: format!(
+                        "ZooKeeper mode needs Kafka 3.x with its ZooKeeper jars (libs/kafka_2.13-3.*.jar and libs/zookeeper-3.*.jar); \
+                         unset KAFKA_HOME to use Kafka {ZOOKEEPER_KAFKA_VERSION} fetched from Maven Central"
+                    ),
+                });
+            }
+            return Ok(Self {
+                libs,
+                from_kafka_home: true,
+            });
+        }
+        Self::fetched(
+            &format!("kafka-zookeeper-{ZOOKEEPER_KAFKA_VERSION}"),
+            &format!("Apache Kafka {ZOOKEEPER_KAFKA_VERSION} with ZooKeeper {ZOOKEEPER_VERSION}"),
+            KAFKA_ZOOKEEPER_POM,
+            refetch,
+            progress,
+        )
+    }
+
+    /// The cached jars of `pom` in `<cache root>/<name>/libs`, fetched first
+    /// when missing or when `refetch`.
+    fn fetched(
+        name: &str,
+        artifact: &str,
+        pom: &str,
+        refetch: bool,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
+        let dir = cache_root().join(name);
         let libs = dir.join("libs");
-        let artifact = format!("Apache Kafka {KAFKA_VERSION}");
         if refetch || !dir.join(MARKER).is_file() {
             let staging = staging_dir(&dir);
             let fetched = fetch(
-                &artifact,
+                artifact,
                 &staging,
-                KAFKA_POM,
+                pom,
                 "dependency:copy-dependencies",
                 "libs",
                 progress,
@@ -200,6 +268,14 @@ impl KafkaDist {
             libs,
             from_kafka_home: false,
         })
+    }
+}
+
+/// The Kafka version a cluster of `mode` runs.
+pub fn kafka_version_for(mode: MetadataMode) -> &'static str {
+    match mode {
+        MetadataMode::Kraft => KAFKA_VERSION,
+        MetadataMode::Zookeeper => ZOOKEEPER_KAFKA_VERSION,
     }
 }
 
@@ -495,5 +571,16 @@ mod tests {
         assert!(KAFKA_POM.contains(&format!("<version>{KAFKA_VERSION}</version>")));
         assert!(KAFKA_POM.contains("log4j-slf4j-impl"));
         assert!(REGISTRY_POM.contains(&format!("<version>{REGISTRY_VERSION}</version>")));
+        for pinned in [ZOOKEEPER_KAFKA_VERSION, ZOOKEEPER_VERSION] {
+            assert!(KAFKA_ZOOKEEPER_POM.contains(&format!("<version>{pinned}</version>")));
+        }
+        for jar in [
+            "metrics-core",
+            "snappy-java",
+            "slf4j-reload4j",
+            "<artifactId>zookeeper</artifactId>",
+        ] {
+            assert!(KAFKA_ZOOKEEPER_POM.contains(jar), "{jar}");
+        }
     }
 }

@@ -251,6 +251,16 @@ pub enum ClusterError {
         /// The builder's error and the last build output.
         message: String,
     },
+    /// The provider cannot run the requested metadata mode.
+    #[error("the {provider} provider cannot run {mode} mode with these settings: {reason}")]
+    MetadataModeUnsupported {
+        /// `local` or `docker`.
+        provider: String,
+        /// The requested mode (`zookeeper`).
+        mode: String,
+        /// Why, and what runs it instead.
+        reason: String,
+    },
     /// The CA or a node certificate of a generated secured cluster could not
     /// be made or read (`TDA_KAFKA_TLS_DIR`).
     #[error("TLS material in {}: {reason}", dir.display())]

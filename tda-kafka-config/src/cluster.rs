@@ -1,7 +1,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::topic::tda_architecture;
-use crate::{Environment, SecurityConfig, ServicesConfig, TopicSpec};
+use crate::{
+    Environment, MetadataMode, SecurityConfig, ServicesConfig, TopicSpec, ZookeeperConfig,
+};
 
 /// Addresses and ports of the cluster and its companion services.
 ///
@@ -140,6 +142,12 @@ pub struct ClusterConfig {
     /// Kafka Connect and Redis settings.
     #[serde(default)]
     pub services: ServicesConfig,
+    /// `TDA_METADATA_MODE`: KRaft (the default) or ZooKeeper mode.
+    #[serde(default)]
+    pub metadata: MetadataMode,
+    /// The ZooKeeper ensemble of ZooKeeper mode (`TDA_ZOOKEEPER_*`).
+    #[serde(default)]
+    pub zookeeper: ZookeeperConfig,
     /// The topic architecture (the TDA topics plus user topics).
     pub topics: Vec<TopicSpec>,
     /// `RECOVERY_MODE`: start on existing data and report what was recovered.
@@ -178,6 +186,8 @@ impl ClusterConfig {
             security: SecurityConfig::default(),
             network: NetworkConfig::default(),
             services: ServicesConfig::default(),
+            metadata: MetadataMode::Kraft,
+            zookeeper: ZookeeperConfig::default(),
             topics: tda_architecture(),
             recovery_mode: false,
             topics_file: None,

@@ -12,9 +12,11 @@ use crate::{
 
 mod connection;
 mod services;
+mod zookeeper;
 
 use connection::{NETWORK_KEYS, SECURITY_KEYS};
 use services::SERVICE_KEYS;
+use zookeeper::ZOOKEEPER_KEYS;
 
 type Setter = fn(&mut ClusterConfig, &str) -> Result<(), ()>;
 type Getter = fn(&ClusterConfig) -> Option<String>;
@@ -87,13 +89,14 @@ impl Key {
 }
 
 /// All known keys, in documentation order: general, topics, network,
-/// services, security.
+/// services, metadata mode and ZooKeeper, security.
 pub fn all_keys() -> impl Iterator<Item = &'static Key> + Clone {
     GENERAL_KEYS
         .iter()
         .chain(TOPIC_KEYS.iter())
         .chain(NETWORK_KEYS)
         .chain(SERVICE_KEYS)
+        .chain(ZOOKEEPER_KEYS)
         .chain(SECURITY_KEYS)
 }
 

@@ -50,6 +50,7 @@ mod services;
 mod topic;
 mod topics_file;
 mod validate;
+mod zookeeper;
 
 pub use acl::{principals, AclBinding, AclOperation, AclResource, Role, TopicAccess};
 pub use cluster::{ClusterConfig, NetworkConfig, Replication};
@@ -69,3 +70,4 @@ pub use loader::{ConfigLoader, LoadedConfig, Provenance, Setting, Source, TopicO
 pub use report::{Issue, Severity, ValidationReport};
 pub use topics_file::{TopicsFile, TOPICS_FILE_VERSION};
 pub use validate::{topic_name_error, validate, validate_with, MAX_TOPIC_NAME_LEN};
+pub use zookeeper::{MetadataMode, ZookeeperConfig, ZOOKEEPER_4LW};

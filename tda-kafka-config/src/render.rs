@@ -261,9 +261,13 @@ impl fmt::Debug for ClientProperties {
 }
 
 impl ClusterConfig {
-    /// `server.properties` of KRaft node `node_id` (1-based, broker and
-    /// controller in one process) storing its log in `log_dir`.
+    /// `server.properties` of node `node_id` (1-based) storing its log in
+    /// `log_dir`: a KRaft node (broker and controller in one process), or
+    /// in ZooKeeper mode a broker of the ensemble's cluster.
     pub fn broker_properties(&self, node_id: u16, log_dir: &str) -> Properties {
+        if self.uses_zookeeper() {
+            return self.zookeeper_broker_properties(node_id, log_dir);
+        }
         let net = &self.network;
         let voters = self
             .node_ids()
@@ -271,8 +275,6 @@ impl ClusterConfig {
             .collect::<Vec<_>>()
             .join(",");
         let client_port = net.kafka_port(node_id);
-        let fit = self.replication_for(self.broker_count);
-        let (rf, min_isr) = (fit.factor, fit.min_insync_replicas);
         let protocol = self.security.protocol;
         let mut p = Properties::default();
         p.set("node.id", node_id)
@@ -302,8 +304,18 @@ impl ClusterConfig {
                     }
                 ),
             )
-            .set("inter.broker.listener.name", "EXTERNAL")
-            .set("log.dirs", log_dir)
+            .set("inter.broker.listener.name", "EXTERNAL");
+        self.render_common_broker_settings(&mut p, log_dir);
+        p
+    }
+
+    /// The settings of a broker in either metadata mode: storage,
+    /// replication fitted to the broker count, threads, topic policy and
+    /// the security of the client listener.
+    pub(crate) fn render_common_broker_settings(&self, p: &mut Properties, log_dir: &str) {
+        let fit = self.replication_for(self.broker_count);
+        let (rf, min_isr) = (fit.factor, fit.min_insync_replicas);
+        p.set("log.dirs", log_dir)
             .set("num.partitions", self.num_partitions)
             .set("default.replication.factor", rf)
             .set("min.insync.replicas", min_isr)
@@ -318,8 +330,7 @@ impl ClusterConfig {
             )
             .set("auto.create.topics.enable", self.auto_create_topics_enable)
             .set("delete.topic.enable", self.delete_topic_enable);
-        self.render_broker_security(&mut p);
-        p
+        self.render_broker_security(p);
     }
 
     /// The principal of node `node_id`'s certificate on a generated cluster.

@@ -48,6 +48,9 @@ pub struct ConsoleOptions {
     pub lag_sample_interval: Duration,
     /// Lag samples kept per group.
     pub lag_samples: usize,
+    /// Client addresses (`host:port`) of the ZooKeeper ensemble, in node
+    /// order, when the cluster runs in ZooKeeper mode (shown on the overview).
+    pub zookeeper: Vec<String>,
 }
 
 impl ConsoleOptions {
@@ -63,7 +66,14 @@ impl ConsoleOptions {
             timeout: Duration::from_secs(10),
             lag_sample_interval: Duration::from_secs(15),
             lag_samples: 240,
+            zookeeper: Vec::new(),
         }
+    }
+
+    /// Sets the ZooKeeper ensemble's client addresses (`host:port`, node 1 first).
+    pub fn with_zookeeper(mut self, addresses: Vec<String>) -> Self {
+        self.zookeeper = addresses;
+        self
     }
 
     /// Sets the schema registry URL.

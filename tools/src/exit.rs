@@ -103,7 +103,7 @@ fn hint(e: &tda_kafka_cluster::ClusterError) -> Option<&'static str> {
     use tda_kafka_cluster::ClusterError as E;
     Some(match e {
         E::PortInUse { .. } => {
-            "stop what uses it, or choose other ports in the env file (TDA_KAFKA_PORT_BASE, TDA_KAFKA_CONTROLLER_PORT_BASE, TDA_SCHEMA_REGISTRY_PORT, ...)"
+            "stop what uses it, or choose other ports in the env file (TDA_KAFKA_PORT_BASE, TDA_KAFKA_CONTROLLER_PORT_BASE, TDA_ZOOKEEPER_PORT_BASE, TDA_SCHEMA_REGISTRY_PORT, ...)"
         }
         E::TopologyChanged { .. } | E::State { .. } => {
             "start with --clean to recreate the cluster (deletes its data), or use another --data-dir"
@@ -116,6 +116,9 @@ fn hint(e: &tda_kafka_cluster::ClusterError) -> Option<&'static str> {
         }
         E::ImagePull { .. } => "without a reachable registry, use --images local after `tda-kafka images build`",
         E::NoBackup { .. } => "make one with `tda-kafka stop --backup`",
+        E::MetadataModeUnsupported { .. } => {
+            "run ZooKeeper mode with --provider local (or --images confluent), or drop --metadata zookeeper for KRaft"
+        }
         E::NotRunning { .. } => "start it with `tda-kafka start`",
         E::Interrupted { .. } => return None,
         other if other.is_missing_prerequisite() => "install what is named above, then run the command again",

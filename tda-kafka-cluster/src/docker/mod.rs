@@ -228,6 +228,17 @@ impl ClusterProvider for DockerProvider {
         progress: &dyn Progress,
         cancel: CancellationToken,
     ) -> Result<StartReport> {
+        if config.uses_zookeeper() && !self.options.image_set.uses_zookeeper() {
+            // Refused before anything starts: the set would run KRaft.
+            return Err(ClusterError::MetadataModeUnsupported {
+                provider: "docker".into(),
+                mode: config.metadata.to_string(),
+                reason: format!(
+                    "the {} image set runs KRaft; ZooKeeper mode runs on the local provider or with the confluent image set",
+                    self.options.image_set
+                ),
+            });
+        }
         if let Some(dir) = &config.security.tls_dir {
             // Refused before anything starts: the containers would come up
             // without certificates or SCRAM users.

@@ -6,7 +6,10 @@
 //! hashes the `java -version` text, the `java` path, the heap mode
 //! (compressed oops or not) and the name, size and mtime of every jar of
 //! the set (`kafka`: `libs/*`, used by the nodes and the storage tool;
-//! `registry`: the Apicurio runner jar and its `lib/`). A changed JVM or jar
+//! `registry`: the Apicurio runner jar and its `lib/`; `connect` and
+//! `zookeeper`: the Kafka jars as the Connect worker or a ZooKeeper node of
+//! ZooKeeper mode loads them; the Kafka 3.9 jars of ZooKeeper mode are a jar
+//! set of their own, so they get their own keys). A changed JVM or jar
 //! set is a new key, so a new archive.
 //!
 //! Building: when a set has no archive, the first JVM of it that a start
@@ -115,6 +118,15 @@ impl JarSet {
     pub(crate) fn connect(kafka: &KafkaDist) -> Self {
         Self {
             name: "connect",
+            ..Self::kafka(kafka)
+        }
+    }
+
+    /// The Kafka 3.9 jars as the ZooKeeper nodes run them (ZooKeeper mode):
+    /// their own archive, as they load other classes than a broker.
+    pub(crate) fn zookeeper(kafka: &KafkaDist) -> Self {
+        Self {
+            name: "zookeeper",
             ..Self::kafka(kafka)
         }
     }

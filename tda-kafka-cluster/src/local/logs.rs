@@ -11,29 +11,36 @@ use super::LocalProvider;
 use crate::{ClusterError, Result, ServiceKind, StackMember};
 
 impl LocalProvider {
-    /// The output of `service` (`kafka-1`, `schema-registry`, `kafka-connect`,
-    /// `redis`, `kafka-ui`).
+    /// The output of `service` (`kafka-1`, `zookeeper-1`, `schema-registry`,
+    /// `kafka-connect`, `redis`, `kafka-ui`).
     pub fn logs(
         &self,
         service: &str,
         follow: bool,
         tail: Option<usize>,
     ) -> Result<BoxStream<'static, Result<String>>> {
-        let member = match service {
-            "schema-registry" | "registry" => StackMember::Service(ServiceKind::SchemaRegistry),
-            "kafka-connect" | "connect" => StackMember::Service(ServiceKind::Connect),
-            "redis" => StackMember::Service(ServiceKind::Redis),
-            "kafka-ui" | "console" => StackMember::Service(ServiceKind::Ui),
-            other => match other.strip_prefix("kafka-").and_then(|n| n.parse().ok()) {
-                Some(id) => StackMember::Node(id),
-                None => {
-                    return Err(ClusterError::UnknownMember {
+        let member =
+            match service {
+                "schema-registry" | "registry" => StackMember::Service(ServiceKind::SchemaRegistry),
+                "kafka-connect" | "connect" => StackMember::Service(ServiceKind::Connect),
+                "redis" => StackMember::Service(ServiceKind::Redis),
+                "kafka-ui" | "console" => StackMember::Service(ServiceKind::Ui),
+                other => match (
+                    other.strip_prefix("kafka-").and_then(|n| n.parse().ok()),
+                    other
+                        .strip_prefix("zookeeper-")
+                        .and_then(|n| n.parse().ok()),
+                ) {
+                    (Some(id), _) => StackMember::Node(id),
+                    (None, Some(n)) => StackMember::Service(ServiceKind::Zookeeper(n)),
+                    (None, None) => return Err(ClusterError::UnknownMember {
                         name: service.into(),
-                        known: "kafka-N, schema-registry, kafka-connect, redis, kafka-ui".into(),
-                    })
-                }
-            },
-        };
+                        known:
+                            "kafka-N, zookeeper-N, schema-registry, kafka-connect, redis, kafka-ui"
+                                .into(),
+                    }),
+                },
+            };
         let path = self.log_file(member);
         let text = std::fs::read(&path).map_err(ClusterError::io("cannot read", &path))?;
         let text = String::from_utf8_lossy(&text).into_owned();

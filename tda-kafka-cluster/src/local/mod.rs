@@ -1,11 +1,14 @@
-//! The local provider: N KRaft nodes as JVM processes on this machine, plus
-//! the Apicurio schema registry, all under one data directory:
+//! The local provider: N KRaft nodes as JVM processes on this machine (or,
+//! in ZooKeeper mode, N Kafka 3.9 brokers and a ZooKeeper ensemble), plus
+//! the stack's services, all under one data directory:
 //!
 //! ```text
 //! <data dir>/
 //!   cluster.json          the cluster id, broker count and ports (written at start)
 //!   log4j2.properties     logging of every JVM of this cluster
 //!   node-<id>/            server.properties (0600), data/ (KRaft storage), kafka.log, kafka.pid
+//!   zookeeper-<n>/        ZooKeeper mode: zoo.cfg, data/ (myid, snapshots), zookeeper.log, zookeeper.pid
+//!   log4j.properties      ZooKeeper mode: logging of Kafka 3.9 and ZooKeeper (log4j 1)
 //!   registry/             registry.log, registry.pid, db/ (the registry's H2 database)
 //!   connect/              worker.properties (0600), plugins/, connect.log, connect.pid
 //!   redis/                redis.conf (0600), data/ (append-only file outside development), redis.log, redis.pid
@@ -17,6 +20,7 @@ mod connect;
 mod console;
 mod jvm;
 mod logs;
+mod plan;
 mod process;
 mod redis;
 mod registry;
@@ -25,6 +29,7 @@ mod start;
 mod state;
 mod status;
 mod stop;
+mod zookeeper;
 
 use std::path::{Path, PathBuf};
 
@@ -130,6 +135,7 @@ impl LocalProvider {
     fn pid_file(&self, member: StackMember) -> PathBuf {
         match member {
             StackMember::Node(id) => self.node_pid(id),
+            StackMember::Service(ServiceKind::Zookeeper(n)) => self.zookeeper_pid(n),
             StackMember::Service(ServiceKind::Ui) => self.console_dir().join("console.pid"),
             StackMember::Service(ServiceKind::Connect) => self.connect_dir().join("connect.pid"),
             StackMember::Service(ServiceKind::Redis) => self.redis_dir().join("redis.pid"),
@@ -141,6 +147,7 @@ impl LocalProvider {
     fn log_file(&self, member: StackMember) -> PathBuf {
         match member {
             StackMember::Node(id) => self.node_log(id),
+            StackMember::Service(ServiceKind::Zookeeper(n)) => self.zookeeper_log(n),
             StackMember::Service(ServiceKind::Ui) => self.console_dir().join("console.log"),
             StackMember::Service(ServiceKind::Connect) => self.connect_dir().join("connect.log"),
             StackMember::Service(ServiceKind::Redis) => self.redis_dir().join("redis.log"),
@@ -157,6 +164,9 @@ impl LocalProvider {
     fn marker(&self, member: StackMember) -> String {
         match member {
             StackMember::Node(id) => self.node_props(id).display().to_string(),
+            StackMember::Service(ServiceKind::Zookeeper(n)) => {
+                self.zookeeper_cfg(n).display().to_string()
+            }
             StackMember::Service(ServiceKind::Ui) => {
                 format!("--managed-by={}", self.console_dir().display())
             }

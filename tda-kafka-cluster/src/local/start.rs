@@ -10,7 +10,8 @@ use tda_kafka_config::{ClusterConfig, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use super::jvm::{self, StartFlags};
-use super::process::{self, PidCheck};
+use super::plan::Plan;
+use super::process;
 use super::services::start_step;
 use super::state::Stored;
 use super::{Launched, LocalProvider, LOG4J_FILE};
@@ -19,7 +20,7 @@ use crate::poll::Wait;
 use crate::tls::CertificateAuthority;
 use crate::{
     ClusterError, LogLocation, Progress, ProgressEvent, Result, ServiceKind, StackMember,
-    StartOptions, StartReport, Step, StopOptions,
+    StartOptions, StartReport, Step,
 };
 
 const LOG4J2: &str = "\
@@ -71,20 +72,6 @@ pub(super) fn check_launched(launched: &[Launched]) -> Result<()> {
     }
 }
 
-/// What to start, decided before anything is touched.
-struct Plan {
-    stored: Option<Stored>,
-    to_start: Vec<u16>,
-    start_registry: bool,
-    registry_running: bool,
-    start_console: bool,
-    console_running: bool,
-    start_connect: bool,
-    connect_running: bool,
-    start_redis: bool,
-    redis_running: bool,
-}
-
 impl LocalProvider {
     fn node_args(
         &self,
@@ -110,6 +97,9 @@ impl LocalProvider {
             "-Dlog4j2.configurationFile={}",
             self.data_dir.join(LOG4J_FILE).display()
         ));
+        if config.uses_zookeeper() {
+            args.push(self.log4j1_flag());
+        }
         args.push(format!("-Dkafka.logs.dir={}", self.node_dir(id).display()));
         if let Some(port) = config.network.jmx_port(id) {
             args.extend([
@@ -212,6 +202,7 @@ impl LocalProvider {
 
     /// Java and the distributions (fetched once into the user cache).
     fn prerequisites(
+        config: &ClusterConfig,
         options: &StartOptions,
         progress: &dyn Progress,
     ) -> Result<(Java, KafkaDist, Option<RegistryDist>)> {
@@ -219,7 +210,7 @@ impl LocalProvider {
             step: Step::Prerequisites,
         });
         let java = Java::detect()?;
-        let kafka = KafkaDist::resolve(options.refetch, progress)?;
+        let kafka = KafkaDist::resolve_for(config.metadata, options.refetch, progress)?;
         let registry = if options.services.schema_registry {
             Some(RegistryDist::resolve(options.refetch, progress)?)
         } else {
@@ -231,161 +222,11 @@ impl LocalProvider {
                 "java {} at {}, kafka {} jars in {}",
                 java.major,
                 java.path.display(),
-                dist::KAFKA_VERSION,
+                dist::kafka_version_for(config.metadata),
                 kafka.libs.display()
             ),
         });
         Ok((java, kafka, registry))
-    }
-
-    /// Wipes the stack with `clean`, checks the stored topology, and finds
-    /// which processes must be started (removing stale PID files).
-    async fn plan(
-        &self,
-        config: &ClusterConfig,
-        options: &StartOptions,
-        progress: &dyn Progress,
-    ) -> Result<Plan> {
-        std::fs::create_dir_all(&self.data_dir)
-            .map_err(ClusterError::io("cannot create", &self.data_dir))?;
-        let mut stored = self.load_state()?;
-        if options.clean {
-            self.stop_all(stored.as_ref(), &StopOptions::default(), progress)
-                .await?;
-            progress.report(ProgressEvent::Started {
-                step: Step::RemoveData,
-            });
-            let removed = self.wipe(stored.as_ref())?;
-            progress.report(ProgressEvent::Finished {
-                step: Step::RemoveData,
-                detail: format!("{} entries removed", removed.len()),
-            });
-            std::fs::create_dir_all(&self.data_dir)
-                .map_err(ClusterError::io("cannot create", &self.data_dir))?;
-            stored = None;
-        }
-        if let Some(s) = &stored {
-            let wanted = Stored::new(config, s.cluster_id.clone(), None);
-            if s.topology() != wanted.topology() {
-                return Err(ClusterError::TopologyChanged {
-                    reason: format!(
-                        "{} holds a {}-broker cluster on {} (controllers from port {}), but {} brokers on {} (controllers from port {}) were requested; \
-                         recreating it deletes its data, or use another data directory",
-                        self.data_dir.display(),
-                        s.broker_count,
-                        s.bootstrap(),
-                        s.controller_base_port,
-                        wanted.broker_count,
-                        wanted.bootstrap(),
-                        wanted.controller_base_port
-                    ),
-                });
-            }
-        }
-        let mut to_start = Vec::new();
-        for id in config.node_ids() {
-            if self.take_stale(StackMember::Node(id), progress).await? {
-                to_start.push(id);
-            }
-        }
-        let registry = StackMember::Service(ServiceKind::SchemaRegistry);
-        let registry_running = !self.take_stale(registry, progress).await?;
-        let console_running = !self
-            .take_stale(StackMember::Service(ServiceKind::Ui), progress)
-            .await?;
-        let connect_running = !self
-            .take_stale(StackMember::Service(ServiceKind::Connect), progress)
-            .await?;
-        let redis_running = !self
-            .take_stale(StackMember::Service(ServiceKind::Redis), progress)
-            .await?;
-        Ok(Plan {
-            start_connect: options.services.connect && !connect_running,
-            connect_running,
-            start_redis: options.services.redis && !redis_running,
-            redis_running,
-            stored,
-            start_registry: options.services.schema_registry && !registry_running,
-            registry_running,
-            start_console: options.services.ui && options.console.is_some() && !console_running,
-            console_running,
-            to_start,
-        })
-    }
-
-    /// Whether `member` must be started: true when it does not run (a stale
-    /// PID file is removed and noted, once its process released its ports).
-    async fn take_stale(&self, member: StackMember, progress: &dyn Progress) -> Result<bool> {
-        match self.check(member) {
-            PidCheck::Alive(_) => Ok(false),
-            PidCheck::Stale(pid) => {
-                process::wait_released(pid, std::time::Duration::from_secs(15)).await;
-                process::remove_file(&self.pid_file(member))?;
-                progress.report(ProgressEvent::Note {
-                    message: format!(
-                        "removed the stale pid file of {member} (pid {pid} is not running)"
-                    ),
-                });
-                Ok(true)
-            }
-            PidCheck::None => Ok(true),
-        }
-    }
-
-    /// Every port the plan needs must be free before anything starts.
-    fn check_ports(
-        config: &ClusterConfig,
-        plan: &Plan,
-        proxied: bool,
-        progress: &dyn Progress,
-    ) -> Result<()> {
-        progress.report(ProgressEvent::Started {
-            step: Step::CheckPorts,
-        });
-        let net = &config.network;
-        let mut needed: Vec<(u16, String)> = Vec::new();
-        for &id in &plan.to_start {
-            needed.push((net.kafka_port(id), format!("node {id} client listener")));
-            needed.push((
-                net.controller_port(id),
-                format!("node {id} controller listener"),
-            ));
-            if let Some(p) = net.jmx_port(id) {
-                needed.push((p, format!("node {id} JMX")));
-            }
-        }
-        if plan.start_registry {
-            needed.push((net.schema_registry_port, "schema registry".into()));
-            if proxied {
-                needed.push((
-                    net.schema_registry_internal_port,
-                    "schema registry (behind its root-path proxy)".into(),
-                ));
-            }
-        }
-        if plan.start_connect {
-            needed.push((net.connect_port, "Kafka Connect REST API".into()));
-        }
-        if plan.start_redis {
-            needed.push((net.redis_port, "Redis".into()));
-        }
-        if plan.start_console {
-            needed.push((net.ui_port, "web console".into()));
-        }
-        for (port, purpose) in &needed {
-            if !process::port_free(&net.host, *port) {
-                return Err(ClusterError::PortInUse {
-                    host: net.host.clone(),
-                    port: *port,
-                    purpose: purpose.clone(),
-                });
-            }
-        }
-        progress.report(ProgressEvent::Finished {
-            step: Step::CheckPorts,
-            detail: format!("{} ports free", needed.len()),
-        });
-        Ok(())
     }
 
     /// Writes the node files and formats the storage of new nodes; returns
@@ -423,7 +264,8 @@ impl LocalProvider {
                 props.set_node_tls(&ca.node(config, id)?);
             }
             write_private(&self.node_props(id), &props.to_properties_string())?;
-            if !data.join("meta.properties").exists() {
+            // A ZooKeeper-mode broker writes its own meta.properties.
+            if !config.uses_zookeeper() && !data.join("meta.properties").exists() {
                 to_format.push(id);
             }
         }
@@ -473,17 +315,20 @@ impl LocalProvider {
     ) -> Result<StartReport> {
         let t0 = Instant::now();
         let deadline = t0 + options.ready_timeout;
-        let (java, kafka, registry_dist) = Self::prerequisites(options, progress)?;
+        let (java, kafka, registry_dist) = Self::prerequisites(config, options, progress)?;
         if cancel.is_cancelled() {
             return Err(ClusterError::interrupted());
         }
         let plan = self.plan(config, options, progress).await?;
-        let already_running = plan.to_start.is_empty()
-            && !plan.start_registry
-            && !plan.start_console
-            && !plan.start_connect
-            && !plan.start_redis;
+        let already_running = plan.nothing_to_start();
         let proxied = options.registry_proxy.is_some();
+        // Connect runs on the Kafka 4.4 jars in both modes (ZooKeeper mode's
+        // 3.9 set has no connect-runtime); a 4.4 worker talks to 3.9 brokers.
+        let connect_jars = match plan.start_connect {
+            true if config.uses_zookeeper() => Some(KafkaDist::resolve(options.refetch, progress)?),
+            true => Some(kafka.clone()),
+            false => None,
+        };
         let connect_plugins = if plan.start_connect {
             Some(ConnectPlugins::resolve(options.refetch, progress)?)
         } else {
@@ -510,6 +355,26 @@ impl LocalProvider {
         if cancel.is_cancelled() {
             return Err(ClusterError::interrupted());
         }
+        let wait = Wait {
+            step: Step::WaitReady,
+            started: t0,
+            deadline,
+            progress,
+            cancel,
+        };
+        // ZooKeeper mode: the ensemble is formed before any broker starts.
+        if config.uses_zookeeper() {
+            self.start_zookeeper(
+                config,
+                &plan.zookeeper_to_start,
+                &java,
+                &kafka,
+                progress,
+                launched,
+                &wait,
+            )
+            .await?;
+        }
         for &id in &plan.to_start {
             let member = StackMember::Node(id);
             progress.report(ProgressEvent::Started {
@@ -535,7 +400,11 @@ impl LocalProvider {
         }
         // The registry and Redis need no broker: they start alongside.
         let mut spawned = Vec::new();
-        let mut started_services = Vec::new();
+        let mut started_services: Vec<ServiceKind> = plan
+            .zookeeper_to_start
+            .iter()
+            .map(|&n| ServiceKind::Zookeeper(n))
+            .collect();
         if let (true, Some(reg)) = (plan.start_registry, &registry_dist) {
             progress.report(ProgressEvent::Started {
                 step: Step::StartRegistry,
@@ -561,23 +430,16 @@ impl LocalProvider {
             });
             spawned.push(self.spawn_redis(config, launched)?);
         }
-        let wait = Wait {
-            step: Step::WaitReady,
-            started: t0,
-            deadline,
-            progress,
-            cancel,
-        };
         crate::ready::wait_for_brokers(config, &wait, || check_launched(launched)).await?;
         let ready_after = t0.elapsed();
         let topics =
             crate::topics::ensure_requested(options.create_topics, config, progress).await?;
         // Connect needs the brokers (its internal topics, its group).
-        if let (true, Some(plugins)) = (plan.start_connect, &connect_plugins) {
+        if let (Some(jars), Some(plugins)) = (&connect_jars, &connect_plugins) {
             progress.report(ProgressEvent::Started {
                 step: start_step(ServiceKind::Connect),
             });
-            spawned.push(self.spawn_connect(config, &java, &kafka, plugins, progress, launched)?);
+            spawned.push(self.spawn_connect(config, &java, jars, plugins, progress, launched)?);
         }
         super::services::wait_all(config, &spawned, &wait).await?;
         started_services.extend(spawned.iter().map(|s| s.kind));

@@ -4,12 +4,23 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use tda_kafka_config::ClusterConfig;
+use tda_kafka_config::{ClusterConfig, MetadataMode};
 
 use super::{LocalProvider, LOG4J_FILE};
 use crate::{dist, ClusterError, Result};
 
 const STATE_FILE: &str = "cluster.json";
+
+/// What must not change while data exists: broker count, host, first client
+/// port, first controller port (KRaft), metadata mode, ensemble.
+pub(super) type Topology<'a> = (
+    u16,
+    &'a str,
+    u16,
+    u16,
+    MetadataMode,
+    Option<StoredZookeeper>,
+);
 
 /// What `start` records about the cluster in the data directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +46,21 @@ pub(super) struct Stored {
     /// The Redis port, when the stack runs it.
     #[serde(default)]
     pub(super) redis_port: Option<u16>,
+    /// KRaft or ZooKeeper mode.
+    #[serde(default)]
+    pub(super) metadata: MetadataMode,
+    /// The ensemble of ZooKeeper mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) zookeeper: Option<StoredZookeeper>,
+}
+
+/// The ZooKeeper ensemble of a ZooKeeper-mode cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct StoredZookeeper {
+    /// Node count.
+    pub(super) nodes: u16,
+    /// Client port of node 1.
+    pub(super) client_port_base: u16,
 }
 
 impl Stored {
@@ -46,7 +72,7 @@ impl Stored {
         let n = &config.network;
         Self {
             cluster_id,
-            kafka_version: dist::KAFKA_VERSION.into(),
+            kafka_version: dist::kafka_version_for(config.metadata).into(),
             broker_count: config.broker_count,
             host: n.host.clone(),
             kafka_base_port: n.kafka_base_port,
@@ -57,18 +83,55 @@ impl Stored {
             registry_root: false,
             connect_port: None,
             redis_port: None,
+            metadata: config.metadata,
+            zookeeper: config.uses_zookeeper().then_some(StoredZookeeper {
+                nodes: config.zookeeper.nodes,
+                client_port_base: config.zookeeper.client_port_base,
+            }),
         }
     }
 
     /// The parts that must not change while data exists (the KRaft quorum
-    /// and the advertised addresses are stored in the logs).
-    pub(super) fn topology(&self) -> (u16, &str, u16, u16) {
+    /// or the ensemble, and the advertised addresses are stored in the logs).
+    pub(super) fn topology(&self) -> Topology<'_> {
         (
             self.broker_count,
             &self.host,
             self.kafka_base_port,
-            self.controller_base_port,
+            match self.metadata {
+                MetadataMode::Kraft => self.controller_base_port,
+                MetadataMode::Zookeeper => 0,
+            },
+            self.metadata,
+            self.zookeeper,
         )
+    }
+
+    /// The topology for people: `3 brokers on H:P,... (KRaft, controllers from port C)`.
+    pub(super) fn describe(&self) -> String {
+        let metadata = match &self.zookeeper {
+            Some(zk) => format!(
+                "ZooKeeper mode, {} ZooKeeper nodes from port {}",
+                zk.nodes, zk.client_port_base
+            ),
+            None => format!("KRaft, controllers from port {}", self.controller_base_port),
+        };
+        format!(
+            "{} brokers on {} ({metadata})",
+            self.broker_count,
+            self.bootstrap()
+        )
+    }
+
+    /// The ZooKeeper nodes `(id, client port)` of ZooKeeper mode.
+    pub(super) fn zookeeper_nodes(&self) -> Vec<(u16, u16)> {
+        self.zookeeper
+            .map(|zk| {
+                (1..=zk.nodes)
+                    .map(|n| (n, zk.client_port_base + n - 1))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub(super) fn kafka_port(&self, id: u16) -> u16 {
@@ -152,6 +215,12 @@ impl LocalProvider {
             .into_iter()
             .map(|id| self.node_dir(id))
             .collect();
+        paths.extend(
+            self.known_zookeeper_nodes(stored)
+                .into_iter()
+                .map(|n| self.zookeeper_dir(n)),
+        );
+        paths.push(self.data_dir.join(super::zookeeper::LOG4J1_FILE));
         paths.push(self.registry_dir());
         paths.push(self.console_dir());
         paths.push(self.connect_dir());
@@ -188,5 +257,14 @@ mod tests {
         assert_ne!(a.topology(), Stored::new(&c1, "x".into(), None).topology());
         assert_eq!(a.topology(), Stored::new(&c, "y".into(), None).topology());
         assert_eq!(a.bootstrap(), c.bootstrap_servers());
+        let mut zk = c.clone();
+        zk.metadata = MetadataMode::Zookeeper;
+        let z = Stored::new(&zk, "x".into(), None);
+        assert_ne!(a.topology(), z.topology());
+        assert_eq!(z.zookeeper_nodes(), [(1, 2181), (2, 2182), (3, 2183)]);
+        assert!(z
+            .describe()
+            .contains("ZooKeeper mode, 3 ZooKeeper nodes from port 2181"));
+        assert!(a.zookeeper_nodes().is_empty());
     }
 }

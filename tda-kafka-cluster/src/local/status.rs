@@ -1,6 +1,8 @@
 //! `status` of the local stack: every process checked against its PID file,
 //! `/proc` and its port.
 
+use tda_kafka_config::MetadataMode;
+
 use super::process::{self, PidCheck};
 use super::{LocalProvider, REGISTRY_API};
 use crate::{
@@ -10,7 +12,7 @@ use crate::{
 
 impl LocalProvider {
     /// The state of `member`, whose port is `host:port`.
-    fn process_state(&self, member: StackMember, host: &str, port: u16) -> ProcessState {
+    pub(super) fn process_state(&self, member: StackMember, host: &str, port: u16) -> ProcessState {
         match self.check(member) {
             PidCheck::Alive(pid) if process::port_open(host, port) => ProcessState::Running { pid },
             PidCheck::Alive(pid) => ProcessState::NotListening { pid },
@@ -40,12 +42,16 @@ impl LocalProvider {
                     node_id: id,
                     state: self.process_state(member, host, port),
                     address: format!("{host}:{port}"),
-                    controller_address: format!("{host}:{}", stored.controller_port(id)),
+                    controller_address: match stored.metadata {
+                        MetadataMode::Kraft => format!("{host}:{}", stored.controller_port(id)),
+                        // The controller is elected among the brokers.
+                        MetadataMode::Zookeeper => String::new(),
+                    },
                     log: self.log_of(member),
                 }
             })
             .collect();
-        let mut services = Vec::new();
+        let mut services = self.zookeeper_statuses(&stored);
         let registry_base = if stored.registry_root {
             ""
         } else {

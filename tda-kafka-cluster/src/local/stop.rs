@@ -1,5 +1,6 @@
 //! Stopping local processes: every member signalled first (a KRaft node
-//! waits for the quorum during controlled shutdown), then waited for.
+//! waits for the quorum during controlled shutdown), then waited for; in
+//! ZooKeeper mode the ensemble stops after the brokers.
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,8 @@ fn step_of(member: StackMember) -> Step {
 }
 
 impl LocalProvider {
-    /// Stops every member of the stack (the services first, then the nodes together).
+    /// Stops every member of the stack (the services first, then the nodes
+    /// together, then the ZooKeeper nodes of ZooKeeper mode).
     pub(super) async fn stop_all(
         &self,
         stored: Option<&Stored>,
@@ -45,9 +47,16 @@ impl LocalProvider {
             .into_iter()
             .map(StackMember::Node)
             .collect();
-        // The services first (Connect commits its offsets to the brokers).
+        let ensemble: Vec<StackMember> = self
+            .known_zookeeper_nodes(stored)
+            .into_iter()
+            .map(|n| StackMember::Service(ServiceKind::Zookeeper(n)))
+            .collect();
+        // The services first (Connect commits its offsets to the brokers),
+        // the ZooKeeper ensemble last (brokers deregister through it).
         let mut outcomes = self.stop_members(&services, options, progress).await?;
         outcomes.extend(self.stop_members(&nodes, options, progress).await?);
+        outcomes.extend(self.stop_members(&ensemble, options, progress).await?);
         Ok(outcomes)
     }
 

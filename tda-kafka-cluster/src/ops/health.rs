@@ -1,8 +1,10 @@
 //! Health of a stack: the brokers (all expected ones registered, the
 //! controller), partitions (offline, under-replicated, below min ISR), the
-//! architecture's topics, and a real check of every service the stack runs.
+//! architecture's topics, a real check of every service the stack runs, and
+//! in ZooKeeper mode the ensemble (one leader, the others following).
 
 use serde::Serialize;
+use tda_kafka_admin::zookeeper::{ensemble_state, EnsembleState};
 use tda_kafka_admin::{Admin, HealthReport};
 use tda_kafka_config::ClusterConfig;
 
@@ -41,6 +43,10 @@ pub struct StackHealth {
     pub missing_topics: Vec<String>,
     /// One check per service of the stack.
     pub services: Vec<ServiceHealth>,
+    /// The ZooKeeper ensemble's state (ZooKeeper mode): each node's `ruok`
+    /// and role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zookeeper: Option<EnsembleState>,
 }
 
 /// Checks the stack `provider` runs; `bootstrap` checks other brokers
@@ -128,7 +134,9 @@ pub async fn health<P: ClusterProvider>(
             });
         }
     }
+    let zookeeper = ensemble_of(&status, &services, &mut problems).await;
     Ok(StackHealth {
+        zookeeper,
         healthy: problems.is_empty(),
         problems,
         provider: provider.kind(),
@@ -142,4 +150,36 @@ pub async fn health<P: ClusterProvider>(
 
 fn bootstrap_is_the_stacks(status: &crate::ClusterStatus, bootstrap: &str) -> bool {
     status.endpoints.bootstrap_servers.is_empty() || status.endpoints.bootstrap_servers == bootstrap
+}
+
+/// The ensemble's state when the stack has ZooKeeper nodes; its problems are
+/// added when every node passed its own check (a node that did not is
+/// already reported).
+async fn ensemble_of(
+    status: &crate::ClusterStatus,
+    checked: &[ServiceHealth],
+    problems: &mut Vec<String>,
+) -> Option<EnsembleState> {
+    let nodes: Vec<_> = status
+        .services
+        .iter()
+        .filter_map(|s| match s.kind {
+            ServiceKind::Zookeeper(n) => {
+                Some((n, format!("{}:{}", s.address.host, s.address.port)))
+            }
+            _ => None,
+        })
+        .collect();
+    if nodes.is_empty() {
+        return None;
+    }
+    let state = ensemble_state(&nodes).await;
+    let nodes_fine = checked
+        .iter()
+        .filter(|c| matches!(c.kind, ServiceKind::Zookeeper(_)))
+        .all(|c| c.healthy);
+    if nodes_fine {
+        problems.extend(state.problems());
+    }
+    Some(state)
 }

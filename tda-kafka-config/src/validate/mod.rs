@@ -89,6 +89,15 @@ pub fn validate_with(config: &ClusterConfig, provenance: Option<&Provenance>) ->
     check_topics(config, &mut cx);
     check_ports(config, &mut cx);
     check_security(config, &mut cx);
+    if config.uses_zookeeper() && config.security.generated() {
+        cx.issue(
+            Issue::error(
+                Some("TDA_KAFKA_TLS_DIR"),
+                "a generated secured cluster (mutual TLS between controllers, SCRAM users, the KRaft authorizer) needs KRaft, but TDA_METADATA_MODE=zookeeper",
+            )
+            .with_hint("remove TDA_KAFKA_TLS_DIR, or run KRaft (TDA_METADATA_MODE=kraft, the default)"),
+        );
+    }
     if config.environment == Environment::Production && config.auto_create_topics_enable {
         cx.issue(
             Issue::error(
@@ -352,12 +361,36 @@ fn check_ports(c: &ClusterConfig, cx: &mut Ctx<'_>) {
         net.kafka_base_port,
         n,
     );
-    range(
-        "TDA_KAFKA_CONTROLLER_PORT_BASE",
-        "controller ports".into(),
-        net.controller_base_port,
-        n,
-    );
+    if c.uses_zookeeper() {
+        let zk = &c.zookeeper;
+        let m = u32::from(zk.nodes.max(1));
+        for (key, what, base) in [
+            (
+                "TDA_ZOOKEEPER_PORT_BASE",
+                "ZooKeeper client ports",
+                zk.client_port_base,
+            ),
+            (
+                "TDA_ZOOKEEPER_QUORUM_PORT_BASE",
+                "ZooKeeper quorum ports",
+                zk.quorum_port_base,
+            ),
+            (
+                "TDA_ZOOKEEPER_ELECTION_PORT_BASE",
+                "ZooKeeper election ports",
+                zk.election_port_base,
+            ),
+        ] {
+            range(key, what.into(), base, m);
+        }
+    } else {
+        range(
+            "TDA_KAFKA_CONTROLLER_PORT_BASE",
+            "controller ports".into(),
+            net.controller_base_port,
+            n,
+        );
+    }
     if net.jmx_base_port != 0 {
         range(
             "TDA_KAFKA_JMX_PORT_BASE",

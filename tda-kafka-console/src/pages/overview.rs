@@ -1,9 +1,11 @@
-//! `/`: brokers, controller, health problems, totals and service states.
+//! `/`: brokers, controller, health problems, totals, service states and,
+//! in ZooKeeper mode, the ensemble (each node's `ruok` and role).
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use maud::{html, Markup};
+use tda_kafka_admin::zookeeper::{ensemble_state, EnsembleState};
 
 use crate::layout::{enc, fmt_bytes, notice, page};
 use crate::pages::Page;
@@ -26,20 +28,54 @@ fn service_row(name: &str, url: Option<&str>, state: &crate::Result<String>) -> 
     }
 }
 
+/// The ZooKeeper ensemble: each node's address, `ruok` answer and role.
+fn ensemble_table(e: &EnsembleState) -> Markup {
+    html! {
+        h2 { "ZooKeeper ensemble" }
+        table #zookeeper {
+            tr { th { "node" } th { "address" } th { "ruok" } th { "role" } }
+            @for n in &e.nodes {
+                tr {
+                    td { (n.node) }
+                    td { code { (n.address) } }
+                    td { @if n.imok { span.badge.ok { "imok" } } @else { span.badge.bad { "no answer" } } }
+                    td {
+                        @match (&n.role, &n.problem) {
+                            (Some(r), _) => { span.badge.ok.role { (r.as_str()) } }
+                            (None, Some(p)) => { span.badge.bad { "down" } " " span.muted { (p) } }
+                            (None, None) => { span.badge { "unknown" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The overview page (also used by the benchmark through `GET /`).
 async fn render(state: &AppState) -> Page {
     let admin = state.admin().await?;
-    let (health, metrics, groups, registry, connect) = tokio::join!(
+    let zookeeper: Vec<(u16, String)> = (1..).zip(state.opts.zookeeper.iter().cloned()).collect();
+    let (health, metrics, groups, registry, connect, ensemble) = tokio::join!(
         admin.health(),
         admin.metrics(None),
         admin.list_groups(),
         async { Ok::<_, ConsoleError>(state.registry()?.subjects().await?) },
         async { Ok::<_, ConsoleError>(state.connect()?.worker().await?) },
+        async {
+            match zookeeper.is_empty() {
+                true => None,
+                false => Some(ensemble_state(&zookeeper).await),
+            }
+        },
     );
     let health = health?;
     let registry = registry.map(|v| format!("{} subjects", v.len()));
     let connect = connect.map(|v| format!("version {}", v.version));
-    let problems = health.problems();
+    let mut problems = health.problems();
+    if let Some(e) = &ensemble {
+        problems.extend(e.problems());
+    }
     let body = html! {
         h1 { "Cluster overview" }
         div.cards {
@@ -72,16 +108,24 @@ async fn render(state: &AppState) -> Page {
                     td { (b.id) }
                     td { (b.host) ":" (b.port) }
                     td.muted { "n/a" }
-                    td { @if health.controller == Some(b.id) { span.badge.ok { "active controller" } } @else { "broker, controller voter" } }
+                    td {
+                        @if health.controller == Some(b.id) { span.badge.ok { "active controller" } }
+                        @else if ensemble.is_some() { "broker" }
+                        @else { "broker, controller voter" }
+                    }
                 }
             }
         }
         p.muted {
-            "Metadata quorum: KRaft"
+            @match &ensemble {
+                Some(e) => { "Metadata: ZooKeeper ensemble (" (e.summary()) ")" }
+                None => { "Metadata quorum: KRaft" }
+            }
             @if let Some(c) = health.controller { ", active controller " (c) }
             @if let Some(n) = &health.controller_note { " (" (n) ")" }
             @if let Some(id) = &health.cluster_id { ", cluster id " code { (id) } }
         }
+        @if let Some(e) = &ensemble { (ensemble_table(e)) }
         h2 { "Services" }
         table #services {
             tr { th { "service" } th { "address" } th { "state" } }

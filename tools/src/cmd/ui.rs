@@ -26,6 +26,11 @@ pub struct UiArgs {
     /// Kafka Connect REST URL (default: `http://HOST:TDA_CONNECT_PORT`).
     #[arg(long)]
     pub connect: Option<String>,
+    /// ZooKeeper client addresses `host:port[,...]` (node 1 first) whose
+    /// ensemble the overview shows (default: the configuration's ensemble in
+    /// ZooKeeper mode, none in KRaft mode).
+    #[arg(long, value_name = "HOST:PORT", value_delimiter = ',')]
+    pub zookeeper: Vec<String>,
     /// Listen address (default `127.0.0.1:TDA_KAFKA_UI_PORT`, i.e. 8080). A
     /// non-loopback address requires --auth-token or --auth-user/--auth-password.
     #[arg(long, value_name = "ADDR")]
@@ -81,6 +86,12 @@ pub async fn run(a: UiArgs) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| crate::cmd::services::default_connect_url(&cfg)),
         );
+    let zookeeper = match (a.zookeeper.is_empty(), cfg.uses_zookeeper()) {
+        (false, _) => a.zookeeper.clone(),
+        (true, true) => cfg.zookeeper_addresses(),
+        (true, false) => Vec::new(),
+    };
+    opts = opts.with_zookeeper(zookeeper);
     if !a.no_registry {
         opts = opts.with_registry(
             a.registry

@@ -37,6 +37,10 @@ pub struct StartArgs {
     /// min ISR are lowered to fit when needed).
     #[arg(long, value_name = "N")]
     pub brokers: Option<u16>,
+    /// Metadata mode: kraft (Kafka 4.4, the default) or zookeeper (Kafka 3.9
+    /// brokers and a ZooKeeper ensemble; overrides TDA_METADATA_MODE).
+    #[arg(long, value_name = "MODE")]
+    pub metadata: Option<String>,
     /// Fetch the Kafka and registry jars again, or pull the Docker images.
     #[arg(long)]
     pub pull: bool,
@@ -52,6 +56,9 @@ pub struct StartArgs {
 /// before validation, which refuses a factor above the broker count).
 fn load_config(args: &StartArgs) -> anyhow::Result<ClusterConfig> {
     let mut loader = args.stack.config.loader();
+    if let Some(mode) = &args.metadata {
+        loader = loader.set("TDA_METADATA_MODE", mode.clone());
+    }
     if let Some(n) = args.brokers {
         anyhow::ensure!(n >= 1, "--brokers must be at least 1");
         let fitted = args.stack.config.loader().check().config.fit_to_brokers(n);
@@ -89,12 +96,19 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         services,
         refetch: args.pull,
         ready_timeout: Duration::from_secs(args.timeout),
-        console: Some(console_launch(&args)?),
+        console: Some(console_launch(&args, &config)?),
         registry_proxy: Some(std::env::current_exe().context("cannot find the tda-kafka binary")?),
     };
     eprintln!(
-        "Starting the TDA Kafka stack ({} brokers, {} profile{})",
+        "Starting the TDA Kafka stack ({} brokers, {}, {} profile{})",
         config.broker_count,
+        match config.metadata {
+            tda_kafka_config::MetadataMode::Kraft => "KRaft".to_string(),
+            tda_kafka_config::MetadataMode::Zookeeper => format!(
+                "ZooKeeper mode with {} ZooKeeper nodes",
+                config.zookeeper.nodes
+            ),
+        },
         config.environment,
         if config.recovery_mode {
             ", RECOVERY_MODE"
@@ -121,7 +135,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
 
 /// The web console is this binary's `ui` command, given the same
 /// configuration flags (so it connects with the same security settings).
-fn console_launch(args: &StartArgs) -> anyhow::Result<ConsoleLaunch> {
+fn console_launch(args: &StartArgs, cluster: &ClusterConfig) -> anyhow::Result<ConsoleLaunch> {
     let program = std::env::current_exe().context("cannot find the tda-kafka binary")?;
     let config = &args.stack.config;
     let mut flags = Vec::new();
@@ -135,6 +149,13 @@ fn console_launch(args: &StartArgs) -> anyhow::Result<ConsoleLaunch> {
     if let Some(file) = &config.topics_file {
         let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
         flags.push(format!("--topics-file={}", file.display()));
+    }
+    // `--metadata` is a flag of this start only: the console is told the ensemble.
+    if cluster.uses_zookeeper() {
+        flags.push(format!(
+            "--zookeeper={}",
+            cluster.zookeeper_addresses().join(",")
+        ));
     }
     Ok(ConsoleLaunch {
         program,

@@ -119,6 +119,9 @@ fn print_health(h: &StackHealth) {
         );
         println!("Topics: {}, partitions: {}", r.topics, r.partitions);
     }
+    if let Some(zk) = &h.zookeeper {
+        println!("ZooKeeper: {}", zk.summary());
+    }
     if !h.services.is_empty() {
         let rows: Vec<Vec<String>> = h
             .services

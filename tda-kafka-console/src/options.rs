@@ -127,7 +127,11 @@ impl ConsoleOptions {
         let bad = |reason: String| Err(ConsoleError::Options { reason });
         let exposed = self.published.unwrap_or(self.listen);
         if !exposed.ip().is_loopback() && self.auth.is_none() {
-            let published = if self.published.is_some() { "published" } else { "listening" };
+            let published = if self.published.is_some() {
+                "published"
+            } else {
+                "listening"
+            };
             return bad(format!(
                 "{published} on {exposed} (not loopback) requires authentication: set a token or basic auth",
             ));

@@ -143,10 +143,11 @@ fn docker(args: &[&str]) -> String {
 /// Names of the containers labelled with the test stack (any state).
 fn labelled_containers() -> Vec<String> {
     let label = format!("label=io.tda-kafka.stack={STACK}");
-    let mut names: Vec<String> = docker(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"])
-        .lines()
-        .map(String::from)
-        .collect();
+    let mut names: Vec<String> =
+        docker(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"])
+            .lines()
+            .map(String::from)
+            .collect();
     names.sort();
     names
 }
@@ -208,7 +209,10 @@ async fn services_of_the_docker_local_image_set() {
                 .is_ok()
         })
         .collect();
-    assert!(open.is_empty(), "ports {open:?} are taken; this test needs {PORTS:?}");
+    assert!(
+        open.is_empty(),
+        "ports {open:?} are taken; this test needs {PORTS:?}"
+    );
     let f = Fixture::new();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -223,11 +227,22 @@ async fn services_of_the_docker_local_image_set() {
     assert!(out.status.success(), "images build failed (above)");
     let built = String::from_utf8_lossy(&out.stdout);
     for image in ["tda-kafka/schema-registry", "tda-kafka/console"] {
-        assert!(built.contains(image), "{image} not in the build report:\n{built}");
+        assert!(
+            built.contains(image),
+            "{image} not in the build report:\n{built}"
+        );
     }
 
     // 1. --profile brokers: brokers only, no service container.
-    f.ok(&["start", "--clean", "--no-topics", "--profile", "brokers", "--timeout", "400"]);
+    f.ok(&[
+        "start",
+        "--clean",
+        "--no-topics",
+        "--profile",
+        "brokers",
+        "--timeout",
+        "400",
+    ]);
     assert_eq!(labelled_containers(), [format!("{STACK}_kafka_1")]);
     let v = f.json(&["status", "-o", "json"]);
     assert_eq!(service_kinds(&v), Vec::<String>::new(), "{v}");
@@ -237,8 +252,17 @@ async fn services_of_the_docker_local_image_set() {
     assert!(out.contains(&format!("{REGISTRY} ")), "{out}");
     assert!(out.contains(CONSOLE), "{out}");
     let names = labelled_containers();
-    for key in ["kafka_1", "schema_registry", "kafka_connect", "redis", "kafka_ui"] {
-        assert!(names.contains(&format!("{STACK}_{key}")), "{key} in {names:?}");
+    for key in [
+        "kafka_1",
+        "schema_registry",
+        "kafka_connect",
+        "redis",
+        "kafka_ui",
+    ] {
+        assert!(
+            names.contains(&format!("{STACK}_{key}")),
+            "{key} in {names:?}"
+        );
     }
     let v = f.json(&["status", "-o", "json"]);
     let mut kinds = service_kinds(&v);
@@ -254,7 +278,11 @@ async fn services_of_the_docker_local_image_set() {
 
     // 3. The registry at the seed's root URL: `curl -f HOST:PORT/subjects`,
     //    python's SchemaRegistryClient and AvroSerializer on `http://HOST:PORT`.
-    let root = http.get(format!("{REGISTRY}/subjects")).send().await.unwrap();
+    let root = http
+        .get(format!("{REGISTRY}/subjects"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(root.status(), 200);
     let py = python(&format!(
         r#"
@@ -270,12 +298,17 @@ print(json.dumps({{"magic": data[0], "id": int.from_bytes(data[1:5], "big"), "su
     ));
     assert_eq!(py["magic"], 0, "{py}");
     assert!(
-        py["subjects"].as_array().unwrap().contains(&"tda_uploads-value".into()),
+        py["subjects"]
+            .as_array()
+            .unwrap()
+            .contains(&"tda_uploads-value".into()),
         "{py}"
     );
     let id = py["id"].as_u64().unwrap();
     let compat: serde_json::Value = http
-        .get(format!("{REGISTRY}/apis/ccompat/v7/subjects/tda_uploads-value/versions/1"))
+        .get(format!(
+            "{REGISTRY}/apis/ccompat/v7/subjects/tda_uploads-value/versions/1"
+        ))
         .send()
         .await
         .unwrap()
@@ -291,7 +324,9 @@ print(json.dumps({{"magic": data[0], "id": int.from_bytes(data[1:5], "big"), "su
         Duration::from_secs(180),
         async || {
             let r = http
-                .get(format!("{REGISTRY}/subjects/tda_uploads-value/versions/latest"))
+                .get(format!(
+                    "{REGISTRY}/subjects/tda_uploads-value/versions/latest"
+                ))
                 .send()
                 .await
                 .ok()?;
@@ -391,7 +426,13 @@ print(json.dumps({{"lines": got, "internal": internal, "rf": rf}}))
     let page = http.get(CONSOLE).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
-    for topic in ["tda_jobs", "tda_results", "tda_uploads", "tda_errors", "tda_events"] {
+    for topic in [
+        "tda_jobs",
+        "tda_results",
+        "tda_uploads",
+        "tda_errors",
+        "tda_events",
+    ] {
         assert!(page.contains(topic), "{topic} not on the overview:\n{page}");
     }
 

@@ -38,8 +38,8 @@ mod binary;
 mod context;
 
 use base::build_base;
-pub use binary::{APICURIO_INTERNAL_PORT, BINARY, REGISTRY_DATA_DIR};
 pub use base::{debian_mirror, mirror_from_sources};
+pub use binary::{APICURIO_INTERNAL_PORT, BINARY, REGISTRY_DATA_DIR};
 use context::{build_image, Context};
 
 /// Label holding the hash of an image's build inputs.
@@ -472,7 +472,10 @@ mod tests {
         }
         let local = ImageSet::Local.images();
         assert_eq!(local.ui.as_deref(), Some(local::CONSOLE));
-        assert_eq!(local.schema_registry.as_deref(), Some(local::SCHEMA_REGISTRY));
+        assert_eq!(
+            local.schema_registry.as_deref(),
+            Some(local::SCHEMA_REGISTRY)
+        );
         assert!(local.ksqldb.is_none());
         assert!(ImageSet::Confluent.uses_zookeeper());
         assert!(ImageSet::Confluent.images().zookeeper.is_some());

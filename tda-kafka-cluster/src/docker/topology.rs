@@ -480,7 +480,10 @@ mod tests {
         // Connect: FileStream plugins on its plugin path, the profile's RF,
         // the configuration's group.
         let connect = t.service("kafka-connect").unwrap();
-        assert_eq!(connect.environment["CONNECT_PLUGIN_PATH"], "/opt/kafka/plugins");
+        assert_eq!(
+            connect.environment["CONNECT_PLUGIN_PATH"],
+            "/opt/kafka/plugins"
+        );
         assert_eq!(connect.environment["CONNECT_GROUP_ID"], "tda-connect");
         assert_eq!(
             connect.environment["CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR"],
@@ -505,9 +508,11 @@ mod tests {
     }
 
     #[test]
-    fn development_profile_replication_reaches_connect_with_one_broker() {
-        let mut c = ClusterConfig::default();
-        c.broker_count = 1;
+    fn connect_replication_is_fitted_to_one_broker() {
+        let c = ClusterConfig {
+            broker_count: 1,
+            ..ClusterConfig::default()
+        };
         let t = build(&c, &StackOptions::default());
         let connect = t.service("kafka-connect").unwrap();
         assert_eq!(

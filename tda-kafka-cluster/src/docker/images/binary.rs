@@ -26,7 +26,11 @@ pub(super) async fn build_binary_images(
     progress: &dyn Progress,
 ) -> Result<Vec<BuiltImage>> {
     let recipes = [
-        (local::SCHEMA_REGISTRY, registry_dockerfile(), apicurio_content),
+        (
+            local::SCHEMA_REGISTRY,
+            registry_dockerfile(),
+            apicurio_content,
+        ),
         (local::CONSOLE, console_dockerfile(), base_content),
     ];
     let Some(binary) = &options.tda_kafka_binary else {
@@ -53,14 +57,19 @@ pub(super) async fn build_binary_images(
 }
 
 /// Without a binary to build from, an existing image is kept as it is.
-async fn keep_existing(docker: &Docker, image: &str, progress: &dyn Progress) -> Result<BuiltImage> {
+async fn keep_existing(
+    docker: &Docker,
+    image: &str,
+    progress: &dyn Progress,
+) -> Result<BuiltImage> {
     let content = image_content(docker, image)
         .await?
         .ok_or_else(|| ClusterError::ImageBuild {
             image: image.into(),
-            message: "it carries the tda-kafka binary, and none was given: build the image set \
+            message:
+                "it carries the tda-kafka binary, and none was given: build the image set \
                       with the tda-kafka tool (it copies itself) or set TDA_KAFKA_BIN to the binary"
-                .into(),
+                    .into(),
         })?;
     progress.report(ProgressEvent::Skipped {
         step: Step::Other {

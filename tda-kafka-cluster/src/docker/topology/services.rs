@@ -104,7 +104,10 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
             ("CONNECT_BOOTSTRAP_SERVERS", cx.internal_bootstrap.clone()),
             ("CONNECT_LISTENERS", "http://0.0.0.0:8083".into()),
             ("CONNECT_REST_ADVERTISED_HOST_NAME", key.clone()),
-            ("CONNECT_GROUP_ID", cx.config.services.connect_group_id.clone()),
+            (
+                "CONNECT_GROUP_ID",
+                cx.config.services.connect_group_id.clone(),
+            ),
             ("CONNECT_CONFIG_STORAGE_TOPIC", "_connect-configs".into()),
             ("CONNECT_OFFSET_STORAGE_TOPIC", "_connect-offsets".into()),
             ("CONNECT_STATUS_STORAGE_TOPIC", "_connect-status".into()),
@@ -201,7 +204,12 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
         let published = cx.port(cx.config.network.ui_port, 8080);
         let mut service = match cx.set {
             ImageSet::Local => console(cx, registry_image.is_some(), &published),
-            _ => kafka_ui(cx, registry_image.is_some(), connect_image.is_some(), ksql_image.is_some()),
+            _ => kafka_ui(
+                cx,
+                registry_image.is_some(),
+                connect_image.is_some(),
+                ksql_image.is_some(),
+            ),
         };
         service.image = image.clone();
         service.ports = vec![published];
@@ -286,7 +294,12 @@ fn console(cx: &Cx<'_>, registry: bool, published: &PortSpec) -> ServiceSpec {
     });
     ServiceSpec {
         command,
-        healthcheck: health(&["CMD-SHELL", "curl -fsS -o /dev/null http://localhost:8080/"], 5, 30, 5),
+        healthcheck: health(
+            &["CMD-SHELL", "curl -fsS -o /dev/null http://localhost:8080/"],
+            5,
+            30,
+            5,
+        ),
         ..ui_service(cx)
     }
 }

@@ -233,6 +233,7 @@ async fn local_image_stack_lifecycle() {
         [
             ServiceKind::SchemaRegistry,
             ServiceKind::Connect,
+            ServiceKind::Ui,
             ServiceKind::Redis
         ]
     );
@@ -253,6 +254,7 @@ async fn local_image_stack_lifecycle() {
             "tdait_kafka_3",
             "tdait_schema_registry",
             "tdait_kafka_connect",
+            "tdait_kafka_ui",
             "tdait_redis"
         ]
     );
@@ -260,7 +262,7 @@ async fn local_image_stack_lifecycle() {
         assert!(c.healthy(), "{c:?}");
     }
     let registry = report.status.endpoints.schema_registry_url.clone().unwrap();
-    assert_eq!(registry, "http://127.0.0.1:26081/apis/ccompat/v7");
+    assert_eq!(registry, "http://127.0.0.1:26081");
     // Health checks every service of the Docker stack for real.
     let health = ops::health(&p, &config, None).await.unwrap();
     assert!(health.healthy, "{:?}", health.problems);
@@ -271,6 +273,7 @@ async fn local_image_stack_lifecycle() {
         [
             ServiceKind::SchemaRegistry,
             ServiceKind::Connect,
+            ServiceKind::Ui,
             ServiceKind::Redis
         ]
     );

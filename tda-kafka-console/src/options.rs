@@ -38,6 +38,11 @@ pub struct ConsoleOptions {
     pub connect_url: Option<String>,
     /// Listen address; 127.0.0.1:8080 by default.
     pub listen: SocketAddr,
+    /// Where clients reach the console when that is not `listen`: a
+    /// container listening on 0.0.0.0 whose port the engine publishes on
+    /// this host address only. The authentication rule applies to it instead
+    /// of `listen` (the container's network still reaches the console).
+    pub published: Option<SocketAddr>,
     /// Refuse every change (POST answers 403).
     pub read_only: bool,
     /// Required on a non-loopback listen address.
@@ -61,6 +66,7 @@ impl ConsoleOptions {
             registry_url: None,
             connect_url: None,
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_PORT),
+            published: None,
             read_only: false,
             auth: None,
             timeout: Duration::from_secs(10),
@@ -94,6 +100,12 @@ impl ConsoleOptions {
         self
     }
 
+    /// Sets the address clients reach the console at (see [`ConsoleOptions::published`]).
+    pub fn with_published(mut self, addr: SocketAddr) -> Self {
+        self.published = Some(addr);
+        self
+    }
+
     /// Disables (`true`) or enables every change.
     pub fn with_read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
@@ -118,14 +130,20 @@ impl ConsoleOptions {
         self
     }
 
-    /// Checks the options: a non-loopback address needs [`Auth`], secrets
-    /// must not be empty, URLs must be http(s).
+    /// Checks the options: a non-loopback address (the published one when
+    /// set, else the listen address) needs [`Auth`], secrets must not be
+    /// empty, URLs must be http(s).
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| Err(ConsoleError::Options { reason });
-        if !self.listen.ip().is_loopback() && self.auth.is_none() {
+        let exposed = self.published.unwrap_or(self.listen);
+        if !exposed.ip().is_loopback() && self.auth.is_none() {
+            let published = if self.published.is_some() {
+                "published"
+            } else {
+                "listening"
+            };
             return bad(format!(
-                "listening on {} (not loopback) requires authentication: set a token or basic auth",
-                self.listen
+                "{published} on {exposed} (not loopback) requires authentication: set a token or basic auth",
             ));
         }
         match &self.auth {
@@ -180,6 +198,24 @@ mod tests {
         let err = open.clone().validate().unwrap_err().to_string();
         assert!(err.contains("requires authentication"), "{err}");
         assert!(open
+            .with_auth(Auth::Token(SecretString::new("t0k")))
+            .validate()
+            .is_ok());
+    }
+
+    #[test]
+    fn the_published_address_decides_when_set() {
+        let any = "0.0.0.0:8080".parse().unwrap();
+        let container = opts()
+            .with_listen(any)
+            .with_published("127.0.0.1:8080".parse().unwrap());
+        assert!(container.validate().is_ok());
+        let wide = opts()
+            .with_listen(any)
+            .with_published("192.0.2.7:8080".parse().unwrap());
+        let err = wide.clone().validate().unwrap_err().to_string();
+        assert!(err.contains("published on 192.0.2.7:8080"), "{err}");
+        assert!(wide
             .with_auth(Auth::Token(SecretString::new("t0k")))
             .validate()
             .is_ok());

@@ -142,9 +142,11 @@ fn compose_to_stdout_names_skipped_services_of_the_local_set() {
         .unwrap();
     assert!(out.status.success(), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("# not included: kafka-ui"), "{text}");
+    // ksqlDB has no local image; the UI is our console.
     assert!(text.contains("# not included: ksqldb"), "{text}");
-    assert!(!text.contains("tda_kafka_ui"));
+    assert!(!text.contains("# not included: kafka-ui"), "{text}");
+    assert!(text.contains("container_name: tda_kafka_ui"), "{text}");
+    assert!(text.contains("tda-kafka/console:"), "{text}");
 }
 
 #[test]

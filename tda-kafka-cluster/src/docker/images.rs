@@ -7,12 +7,19 @@
 //! 2. `tda-kafka/kafka`: the Kafka 4.4.0 jars (broker, tools, Connect runtime)
 //!    resolved by Maven into the user cache, plus an entrypoint that configures
 //!    the broker from `KAFKA_*` variables like the apache/kafka image does;
-//! 3. `tda-kafka/connect`: the same jars running `ConnectDistributed`;
-//! 4. `tda-kafka/apicurio-registry`: Apicurio Registry 3.0.9;
-//! 5. `tda-kafka/redis`: Debian's redis-server (already in the base).
+//! 3. `tda-kafka/connect`: the same jars running `ConnectDistributed`, with
+//!    the FileStream connectors (connect-file 4.3.1) on its `plugin.path`;
+//! 4. `tda-kafka/apicurio-registry`: Apicurio Registry 3.0.9 (its Confluent
+//!    API under `/apis/ccompat/v7` only);
+//! 5. `tda-kafka/schema-registry`: that registry behind the `tda-kafka`
+//!    binary's root-path proxy (`tda-kafka registry-proxy`), so the seed's
+//!    `http://HOST:8081/subjects` answers;
+//! 6. `tda-kafka/console`: the `tda-kafka` binary running the web console;
+//! 7. `tda-kafka/redis`: Debian's redis-server (already in the base).
 //!
 //! Every image carries a content label (a hash of its build inputs and of its
-//! parent's label); a build whose image already has the same label is skipped.
+//! parent's label; for the `tda-kafka` binary a digest of its bytes); a build
+//! whose image already has the same label is skipped.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -27,10 +34,12 @@ use crate::{Progress, Result};
 use super::docker_err;
 
 mod base;
+mod binary;
 mod context;
 
 use base::build_base;
 pub use base::{debian_mirror, mirror_from_sources};
+pub use binary::{APICURIO_INTERNAL_PORT, BINARY, REGISTRY_DATA_DIR};
 use context::{build_image, Context};
 
 /// Label holding the hash of an image's build inputs.
@@ -51,8 +60,14 @@ pub mod local {
     pub const KAFKA: &str = concat!("tda-kafka/kafka:", kafka_version!());
     /// Kafka Connect (distributed worker).
     pub const CONNECT: &str = concat!("tda-kafka/connect:", kafka_version!());
-    /// Apicurio Registry (Confluent-compatible API under `/apis/ccompat/v7`).
+    /// Apicurio Registry alone (Confluent-compatible API under
+    /// `/apis/ccompat/v7`; in-memory storage unless configured).
     pub const REGISTRY: &str = "tda-kafka/apicurio-registry:3.0.9";
+    /// The stack's schema registry: [`REGISTRY`] behind the `tda-kafka`
+    /// root-path proxy (the Confluent API at `/` and at `/apis/ccompat/v7`).
+    pub const SCHEMA_REGISTRY: &str = "tda-kafka/schema-registry:3.0.9";
+    /// The web console (`tda-kafka ui`); tagged with the tools' version.
+    pub const CONSOLE: &str = concat!("tda-kafka/console:", env!("CARGO_PKG_VERSION"));
     /// Redis from Debian.
     pub const REDIS: &str = "tda-kafka/redis:7-bookworm";
 }
@@ -89,7 +104,8 @@ impl ImageSet {
     }
 
     /// The image of every service in this set. `None`: the set has no image
-    /// for the service (Kafka UI and ksqlDB exist only as public images).
+    /// for the service (ksqlDB exists only as a public image; the `local`
+    /// set's UI is our web console).
     pub fn images(self) -> ImageRefs {
         match self {
             Self::Confluent => ImageRefs {
@@ -113,9 +129,9 @@ impl ImageSet {
             Self::Local => ImageRefs {
                 zookeeper: None,
                 kafka: local::KAFKA.into(),
-                schema_registry: Some(local::REGISTRY.into()),
+                schema_registry: Some(local::SCHEMA_REGISTRY.into()),
                 connect: Some(local::CONNECT.into()),
-                ui: None,
+                ui: Some(local::CONSOLE.into()),
                 ksqldb: None,
                 redis: Some(local::REDIS.into()),
             },
@@ -187,6 +203,10 @@ pub struct BuildOptions {
     pub cache_dir: PathBuf,
     /// Debian mirror for debootstrap; `None` reads `/etc/apt/sources.list.d`.
     pub debian_mirror: Option<String>,
+    /// The `tda-kafka` binary copied into the registry and console images
+    /// (`tda-kafka images build` passes itself). `None`: `TDA_KAFKA_BIN`,
+    /// else those images are kept when they exist (and refused when not).
+    pub tda_kafka_binary: Option<PathBuf>,
 }
 
 impl Default for BuildOptions {
@@ -195,6 +215,9 @@ impl Default for BuildOptions {
             force: false,
             cache_dir: cache_dir(),
             debian_mirror: std::env::var("TDA_KAFKA_DEBIAN_MIRROR").ok(),
+            tda_kafka_binary: std::env::var_os("TDA_KAFKA_BIN")
+                .filter(|b| !b.is_empty())
+                .map(PathBuf::from),
         }
     }
 }
@@ -301,12 +324,14 @@ pub async fn build_local_images(
     let kafka_content = kafka.content.clone();
     images.push(kafka);
 
+    // The FileStream connectors, as the local provider resolves them.
+    let plugins = blocking(|| crate::dist::ConnectPlugins::resolve(false, progress))?;
     let mut connect_ctx = Context::new();
-    connect_ctx.add_text(
-        "Dockerfile",
-        &format!("FROM {}\nEXPOSE 8083\nCMD [\"connect\"]\n", local::KAFKA),
-        0o644,
-    );
+    connect_ctx.add_text("Dockerfile", &connect_dockerfile(), 0o644);
+    for plugin in plugins.plugins()? {
+        let name = plugin.file_name().unwrap_or_default().to_string_lossy();
+        connect_ctx.add_dir_files(&format!("plugins/{name}"), &plugin, "jar")?;
+    }
     images.push(
         build_image(
             docker,
@@ -323,16 +348,20 @@ pub async fn build_local_images(
     let mut reg_ctx = Context::new();
     reg_ctx.add_text("Dockerfile", &registry_dockerfile(), 0o644);
     reg_ctx.add_tree("apicurio", &registry.home)?;
-    images.push(
-        build_image(
-            docker,
-            local::REGISTRY,
-            &base_content,
-            reg_ctx,
-            options,
-            progress,
-        )
-        .await?,
+    let apicurio = build_image(
+        docker,
+        local::REGISTRY,
+        &base_content,
+        reg_ctx,
+        options,
+        progress,
+    )
+    .await?;
+    let apicurio_content = apicurio.content.clone();
+    images.push(apicurio);
+    images.extend(
+        binary::build_binary_images(docker, &apicurio_content, &base_content, options, progress)
+            .await?,
     );
 
     let mut redis_ctx = Context::new();
@@ -365,6 +394,17 @@ fn kafka_dockerfile() -> String {
         base = local::BASE
     )
 }
+
+/// Connect: the Kafka image running the worker, plugins in `/opt/kafka/plugins`.
+fn connect_dockerfile() -> String {
+    format!(
+        "FROM {}\nCOPY plugins/ {PLUGIN_DIR}/\nEXPOSE 8083\nCMD [\"connect\"]\n",
+        local::KAFKA
+    )
+}
+
+/// Where the `local` Connect image keeps its plugins (one directory each).
+pub const PLUGIN_DIR: &str = "/opt/kafka/plugins";
 
 fn registry_dockerfile() -> String {
     format!(
@@ -426,14 +466,42 @@ mod tests {
     }
 
     #[test]
-    fn image_sets_parse_and_local_has_no_ui_or_ksqldb() {
+    fn image_sets_parse_and_local_has_the_console_but_no_ksqldb() {
         for s in ImageSet::ALL {
             assert_eq!(s.as_str().parse::<ImageSet>().unwrap(), s);
         }
         let local = ImageSet::Local.images();
-        assert!(local.ui.is_none() && local.ksqldb.is_none());
+        assert_eq!(local.ui.as_deref(), Some(local::CONSOLE));
+        assert_eq!(
+            local.schema_registry.as_deref(),
+            Some(local::SCHEMA_REGISTRY)
+        );
+        assert!(local.ksqldb.is_none());
         assert!(ImageSet::Confluent.uses_zookeeper());
         assert!(ImageSet::Confluent.images().zookeeper.is_some());
+    }
+
+    #[test]
+    fn the_binary_enters_the_content_hash_by_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("tda-kafka");
+        let mk = || {
+            let mut c = Context::new();
+            c.add_file_by_digest("bin/tda-kafka", &bin).unwrap();
+            c.finish("p").1
+        };
+        std::fs::write(&bin, b"build one").unwrap();
+        let first = mk();
+        assert_eq!(first, mk());
+        // Same size, other bytes: another label, so the images rebuild.
+        std::fs::write(&bin, b"build two").unwrap();
+        assert_ne!(first, mk());
+    }
+
+    #[test]
+    fn connect_image_puts_the_plugins_on_the_plugin_path() {
+        let file = connect_dockerfile();
+        assert!(file.contains("COPY plugins/ /opt/kafka/plugins/"), "{file}");
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub struct Services {
     pub schema_registry: bool,
     /// Kafka Connect (`tda_kafka_connect`).
     pub connect: bool,
-    /// Kafka UI (`tda_kafka_ui`; confluent/apache image sets only).
+    /// The UI (`tda_kafka_ui`): Kafka UI in the public sets, our web console
+    /// (`tda-kafka ui`) in the `local` set.
     pub ui: bool,
     /// ksqlDB (`tda_ksqldb`; confluent/apache image sets only; optional in the seed).
     pub ksqldb: bool,
@@ -312,7 +313,9 @@ impl Topology {
             .filter(|s| matches!(s.role, Role::Broker(_)))
     }
 
-    /// The schema registry's Confluent-compatible URL on the host, if it runs.
+    /// The schema registry's Confluent-compatible URL on the host, if it
+    /// runs: the root for Confluent's registry and the `local` set's proxy,
+    /// `/apis/ccompat/v7` for the public Apicurio image.
     pub fn registry_url(&self) -> Option<String> {
         let s = self
             .services
@@ -320,8 +323,8 @@ impl Topology {
             .find(|s| s.role == Role::SchemaRegistry)?;
         let p = s.ports.first()?;
         let path = match self.options.image_set {
-            ImageSet::Confluent => "",
-            _ => "/apis/ccompat/v7",
+            ImageSet::Confluent | ImageSet::Local => "",
+            ImageSet::Apache => "/apis/ccompat/v7",
         };
         Some(format!("http://{}:{}{path}", p.host_ip, p.host_port))
     }
@@ -443,12 +446,13 @@ mod tests {
             "tda_schema_registry",
             "tda_kafka_connect",
             "tda_redis",
+            "tda_kafka_ui",
         ] {
             assert!(names.contains(&n.to_string()), "{n} missing in {names:?}");
         }
-        // No local image for the UI and ksqlDB: skipped, with the reason.
-        assert!(t.service("kafka-ui").is_none() && t.service("ksqldb").is_none());
-        assert_eq!(t.skipped.len(), 2);
+        // No local image for ksqlDB: skipped, with the reason.
+        assert!(t.service("ksqldb").is_none());
+        assert_eq!(t.skipped.len(), 1, "{:?}", t.skipped);
         let k1 = t.service("kafka-1").unwrap();
         let host_ports: Vec<u16> = k1.ports.iter().map(|p| p.host_port).collect();
         assert_eq!(host_ports, vec![19092, 9101]);
@@ -466,10 +470,76 @@ mod tests {
             t.internal_bootstrap_servers,
             "kafka-1:9092,kafka-2:9092,kafka-3:9092"
         );
+        // The registry at the seed's root URL, its H2 database on a volume.
+        assert_eq!(t.registry_url().as_deref(), Some("http://127.0.0.1:8081"));
+        let reg = t.service("schema-registry").unwrap();
+        assert_eq!(reg.image, super::super::images::local::SCHEMA_REGISTRY);
+        assert_eq!(reg.volumes[0].volume, "tda_schema_registry_data");
+        assert!(t.volumes.contains(&"tda_schema_registry_data".to_string()));
+        assert_eq!(reg.environment["QUARKUS_HTTP_HOST"], "127.0.0.1");
+        // Connect: FileStream plugins on its plugin path, the profile's RF,
+        // the configuration's group.
+        let connect = t.service("kafka-connect").unwrap();
         assert_eq!(
-            t.registry_url().as_deref(),
-            Some("http://127.0.0.1:8081/apis/ccompat/v7")
+            connect.environment["CONNECT_PLUGIN_PATH"],
+            "/opt/kafka/plugins"
         );
+        assert_eq!(connect.environment["CONNECT_GROUP_ID"], "tda-connect");
+        assert_eq!(
+            connect.environment["CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR"],
+            "3"
+        );
+        // The console: in-network names, published on loopback only.
+        let ui = t.service("kafka-ui").unwrap();
+        assert_eq!(ui.image, super::super::images::local::CONSOLE);
+        assert_eq!(
+            ui.command,
+            [
+                "--listen=0.0.0.0:8080",
+                "--published=127.0.0.1:8080",
+                "--bootstrap=kafka-1:9092,kafka-2:9092,kafka-3:9092",
+                "--connect=http://kafka-connect:8083",
+                "--registry=http://schema-registry:8081",
+            ]
+        );
+        assert_eq!(ui.ports[0].host_ip, "127.0.0.1");
+        assert_eq!(ui.ports[0].host_port, 8080);
+        assert!(ui.environment.is_empty());
+    }
+
+    #[test]
+    fn connect_replication_is_fitted_to_one_broker() {
+        let c = ClusterConfig {
+            broker_count: 1,
+            ..ClusterConfig::default()
+        };
+        let t = build(&c, &StackOptions::default());
+        let connect = t.service("kafka-connect").unwrap();
+        assert_eq!(
+            connect.environment["CONNECT_STATUS_STORAGE_REPLICATION_FACTOR"],
+            "1"
+        );
+    }
+
+    #[test]
+    fn brokers_profile_has_no_service_container() {
+        let opts = StackOptions {
+            services: Services::profile("brokers").unwrap(),
+            ..StackOptions::default()
+        };
+        let t = build(&ClusterConfig::default(), &opts);
+        assert!(t.services.iter().all(|s| matches!(s.role, Role::Broker(_))));
+        assert!(t.skipped.is_empty());
+        let core = StackOptions {
+            services: Services::profile("core").unwrap(),
+            ..StackOptions::default()
+        };
+        let keys: Vec<String> = build(&ClusterConfig::default(), &core)
+            .services
+            .iter()
+            .map(|s| s.key.clone())
+            .collect();
+        assert_eq!(keys, ["kafka-1", "kafka-2", "kafka-3", "schema-registry"]);
     }
 
     #[test]

@@ -18,8 +18,10 @@ use crate::output::{print_table, OutputArgs};
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
     /// Build the `local` image set with no registry: a Debian JRE base image
-    /// (debootstrap + import), Kafka 4.4.0, Kafka Connect, Apicurio Registry
-    /// 3.0.9 and Redis. Cached: unchanged images are skipped.
+    /// (debootstrap + import), Kafka 4.4.0, Kafka Connect with the FileStream
+    /// connectors, Apicurio Registry 3.0.9 behind the root-path proxy, the web
+    /// console (both carry this binary) and Redis. Cached: unchanged images
+    /// are skipped.
     Build {
         /// Rebuild even if an image with the same content exists.
         #[arg(long)]
@@ -115,6 +117,10 @@ pub async fn run_images(cmd: ImagesCommand) -> anyhow::Result<()> {
             let docker = docker::connect().await?;
             let options = BuildOptions {
                 force,
+                // The registry's proxy and the console are this binary.
+                tda_kafka_binary: Some(
+                    std::env::current_exe().context("cannot find the tda-kafka binary")?,
+                ),
                 ..BuildOptions::default()
             };
             let report = docker::build_local_images(&docker, &options, &Lines::new(false)).await?;

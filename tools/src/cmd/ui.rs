@@ -35,6 +35,11 @@ pub struct UiArgs {
     /// non-loopback address requires --auth-token or --auth-user/--auth-password.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// The address the console's port is published on when it differs from
+    /// --listen (set by the Docker provider: a container listening on
+    /// 0.0.0.0 published on 127.0.0.1); the authentication rule applies to it.
+    #[arg(long, value_name = "ADDR", hide = true)]
+    pub published: Option<SocketAddr>,
     /// Disable every change (POST answers 403).
     #[arg(long)]
     pub read_only: bool,
@@ -92,6 +97,9 @@ pub async fn run(a: UiArgs) -> anyhow::Result<()> {
         (true, false) => Vec::new(),
     };
     opts = opts.with_zookeeper(zookeeper);
+    if let Some(published) = a.published {
+        opts = opts.with_published(published);
+    }
     if !a.no_registry {
         opts = opts.with_registry(
             a.registry

@@ -58,6 +58,24 @@ impl Context {
             .map_err(ClusterError::io("cannot add to the build context", src))
     }
 
+    /// Adds a file whose name does not version it (the `tda-kafka` binary):
+    /// its identity for the hash is a SHA-256 of its bytes, so any rebuild
+    /// of it changes the content label.
+    pub(super) fn add_file_by_digest(&mut self, path: &str, src: &Path) -> Result<()> {
+        let bytes = std::fs::read(src).map_err(ClusterError::io("cannot read", src))?;
+        let digest = Sha256::digest(&bytes);
+        self.hasher
+            .update(format!("{path}\0{}\0", hex(&digest)).as_bytes());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o755);
+        header.set_mtime(0);
+        header.set_cksum();
+        self.builder
+            .append_data(&mut header, path, bytes.as_slice())
+            .map_err(ClusterError::io("cannot add to the build context", src))
+    }
+
     /// Adds every file under `src` (recursively, sorted) below `dir`,
     /// skipping the cache's completion markers.
     pub(super) fn add_tree(&mut self, dir: &str, src: &Path) -> Result<()> {

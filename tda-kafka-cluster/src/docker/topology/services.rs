@@ -1,10 +1,11 @@
 //! The companion services of the stack: schema registry, Kafka Connect,
-//! ksqlDB, Kafka UI and Redis (those the options select and the image set has).
+//! ksqlDB, the UI (Kafka UI, or our console in the `local` set) and Redis
+//! (those the options select and the image set has).
 
 use std::collections::BTreeMap;
 
-use super::{env, health, Cx, Parts, Role, ServiceSpec, VolumeMount};
-use crate::docker::images::ImageSet;
+use super::{env, health, Cx, Parts, PortSpec, Role, ServiceSpec, VolumeMount};
+use crate::docker::images::{ImageSet, APICURIO_INTERNAL_PORT, PLUGIN_DIR, REGISTRY_DATA_DIR};
 
 /// Adds the selected companion services, which depend on `broker_keys`.
 pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
@@ -36,6 +37,7 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
 
     if let Some(image) = &registry_image {
         let key = "schema-registry".to_string();
+        let mut volumes = Vec::new();
         let (environment, check) = match cx.set {
             ImageSet::Confluent => (
                 env(&[
@@ -49,7 +51,29 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
                 ]),
                 "curl -fsS http://localhost:8081/subjects",
             ),
-            _ => (
+            // Apicurio behind the root-path proxy on 8081 (the image's
+            // entrypoint), its H2 database on a named volume.
+            ImageSet::Local => {
+                let data = cx.vol(&key, "data");
+                out.volumes.push(data.clone());
+                volumes.push(VolumeMount {
+                    volume: data,
+                    target: REGISTRY_DATA_DIR.into(),
+                });
+                (
+                    env(&[
+                        ("QUARKUS_HTTP_HOST", "127.0.0.1".into()),
+                        ("QUARKUS_HTTP_PORT", APICURIO_INTERNAL_PORT.to_string()),
+                        (
+                            "APICURIO_DATASOURCE_URL",
+                            format!("jdbc:h2:file:{REGISTRY_DATA_DIR}/db/registry"),
+                        ),
+                        ("JAVA_TOOL_OPTIONS", format!("-Xmx{}", cx.options.heap)),
+                    ]),
+                    "curl -fsS http://localhost:8081/subjects",
+                )
+            }
+            ImageSet::Apache => (
                 env(&[
                     ("QUARKUS_HTTP_HOST", "0.0.0.0".into()),
                     ("QUARKUS_HTTP_PORT", "8081".into()),
@@ -66,7 +90,7 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
             command: Vec::new(),
             environment,
             ports: vec![cx.port(cx.config.network.schema_registry_port, 8081)],
-            volumes: Vec::new(),
+            volumes,
             healthcheck: health(&["CMD-SHELL", check], 5, 30, 10),
             depends_on: broker_keys.to_vec(),
             secret_files: Vec::new(),
@@ -80,7 +104,10 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
             ("CONNECT_BOOTSTRAP_SERVERS", cx.internal_bootstrap.clone()),
             ("CONNECT_LISTENERS", "http://0.0.0.0:8083".into()),
             ("CONNECT_REST_ADVERTISED_HOST_NAME", key.clone()),
-            ("CONNECT_GROUP_ID", format!("{}-connect", cx.options.name)),
+            (
+                "CONNECT_GROUP_ID",
+                cx.config.services.connect_group_id.clone(),
+            ),
             ("CONNECT_CONFIG_STORAGE_TOPIC", "_connect-configs".into()),
             ("CONNECT_OFFSET_STORAGE_TOPIC", "_connect-offsets".into()),
             ("CONNECT_STATUS_STORAGE_TOPIC", "_connect-status".into()),
@@ -95,7 +122,14 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
                 "CONNECT_VALUE_CONVERTER",
                 "org.apache.kafka.connect.json.JsonConverter".into(),
             ),
-            ("CONNECT_PLUGIN_PATH", "/usr/share/java".into()),
+            (
+                "CONNECT_PLUGIN_PATH",
+                match cx.set {
+                    ImageSet::Local => PLUGIN_DIR,
+                    _ => "/usr/share/java",
+                }
+                .into(),
+            ),
             ("KAFKA_HEAP_OPTS", cx.heap.clone()),
         ]);
         let mut command = Vec::new();
@@ -167,64 +201,27 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
     }
 
     if let Some(image) = &ui_image {
-        let key = "kafka-ui".to_string();
-        let mut environment = env(&[
-            (
-                "KAFKA_CLUSTERS_0_NAME",
-                format!("{}-cluster", cx.options.name),
+        let published = cx.port(cx.config.network.ui_port, 8080);
+        let mut service = match cx.set {
+            ImageSet::Local => console(cx, registry_image.is_some(), &published),
+            _ => kafka_ui(
+                cx,
+                registry_image.is_some(),
+                connect_image.is_some(),
+                ksql_image.is_some(),
             ),
-            (
-                "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS",
-                cx.internal_bootstrap.clone(),
-            ),
-            ("DYNAMIC_CONFIG_ENABLED", "true".into()),
-        ]);
+        };
+        service.image = image.clone();
+        service.ports = vec![published];
         let mut depends_on = broker_keys.to_vec();
         if registry_image.is_some() {
-            environment.insert(
-                "KAFKA_CLUSTERS_0_SCHEMAREGISTRY".into(),
-                "http://schema-registry:8081".into(),
-            );
             depends_on.push("schema-registry".into());
         }
         if connect_image.is_some() {
-            environment.insert(
-                "KAFKA_CLUSTERS_0_KAFKACONNECT_0_NAME".into(),
-                "connect".into(),
-            );
-            environment.insert(
-                "KAFKA_CLUSTERS_0_KAFKACONNECT_0_ADDRESS".into(),
-                "http://kafka-connect:8083".into(),
-            );
             depends_on.push("kafka-connect".into());
         }
-        if ksql_image.is_some() {
-            environment.insert(
-                "KAFKA_CLUSTERS_0_KSQLDBSERVER".into(),
-                "http://ksqldb:8088".into(),
-            );
-        }
-        out.services.push(ServiceSpec {
-            container_name: cx.options.container_name(&key),
-            key,
-            role: Role::Ui,
-            image: image.clone(),
-            command: Vec::new(),
-            environment,
-            ports: vec![cx.port(cx.config.network.ui_port, 8080)],
-            volumes: Vec::new(),
-            healthcheck: health(
-                &[
-                    "CMD-SHELL",
-                    "wget -qO- http://localhost:8080/actuator/health",
-                ],
-                10,
-                30,
-                30,
-            ),
-            depends_on,
-            secret_files: Vec::new(),
-        });
+        service.depends_on = depends_on;
+        out.services.push(service);
     }
 
     if let Some(image) = &redis_image {
@@ -257,5 +254,102 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
             depends_on: Vec::new(),
             secret_files: Vec::new(),
         });
+    }
+}
+
+fn ui_service(cx: &Cx<'_>) -> ServiceSpec {
+    let key = "kafka-ui".to_string();
+    ServiceSpec {
+        container_name: cx.options.container_name(&key),
+        key,
+        role: Role::Ui,
+        image: String::new(),
+        command: Vec::new(),
+        environment: BTreeMap::new(),
+        ports: Vec::new(),
+        volumes: Vec::new(),
+        healthcheck: None,
+        depends_on: Vec::new(),
+        secret_files: Vec::new(),
+    }
+}
+
+/// Our web console (`tda-kafka ui`, the `local` set): it reaches the stack
+/// by its in-network names and listens on every address of the container.
+/// Its port is published on `published` (the host address, 127.0.0.1 by
+/// default), which it is told: the console's rule (authentication off
+/// loopback) applies to that address, so a stack published beyond loopback
+/// gets a console that refuses to start without credentials.
+fn console(cx: &Cx<'_>, registry: bool, published: &PortSpec) -> ServiceSpec {
+    let mut command = vec![
+        "--listen=0.0.0.0:8080".to_string(),
+        format!("--published={}:{}", published.host_ip, published.host_port),
+        format!("--bootstrap={}", cx.internal_bootstrap),
+        "--connect=http://kafka-connect:8083".into(),
+    ];
+    command.push(if registry {
+        "--registry=http://schema-registry:8081".into()
+    } else {
+        "--no-registry".into()
+    });
+    ServiceSpec {
+        command,
+        healthcheck: health(
+            &["CMD-SHELL", "curl -fsS -o /dev/null http://localhost:8080/"],
+            5,
+            30,
+            5,
+        ),
+        ..ui_service(cx)
+    }
+}
+
+/// provectuslabs/kafka-ui (the public image sets), configured by environment.
+fn kafka_ui(cx: &Cx<'_>, registry: bool, connect: bool, ksqldb: bool) -> ServiceSpec {
+    let mut environment = env(&[
+        (
+            "KAFKA_CLUSTERS_0_NAME",
+            format!("{}-cluster", cx.options.name),
+        ),
+        (
+            "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS",
+            cx.internal_bootstrap.clone(),
+        ),
+        ("DYNAMIC_CONFIG_ENABLED", "true".into()),
+    ]);
+    if registry {
+        environment.insert(
+            "KAFKA_CLUSTERS_0_SCHEMAREGISTRY".into(),
+            "http://schema-registry:8081".into(),
+        );
+    }
+    if connect {
+        environment.insert(
+            "KAFKA_CLUSTERS_0_KAFKACONNECT_0_NAME".into(),
+            "connect".into(),
+        );
+        environment.insert(
+            "KAFKA_CLUSTERS_0_KAFKACONNECT_0_ADDRESS".into(),
+            "http://kafka-connect:8083".into(),
+        );
+    }
+    if ksqldb {
+        environment.insert(
+            "KAFKA_CLUSTERS_0_KSQLDBSERVER".into(),
+            "http://ksqldb:8088".into(),
+        );
+    }
+    ServiceSpec {
+        environment,
+        healthcheck: health(
+            &[
+                "CMD-SHELL",
+                "wget -qO- http://localhost:8080/actuator/health",
+            ],
+            10,
+            30,
+            30,
+        ),
+        ..ui_service(cx)
     }
 }

@@ -243,7 +243,10 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
         .plan_acls(&declared_acls(&cfg.effective_topics()))
         .await
         .unwrap();
-    assert!(!plan.has_drift(), "start granted the declared ACLs: {plan:?}");
+    assert!(
+        !plan.has_drift(),
+        "start granted the declared ACLs: {plan:?}"
+    );
     assert_eq!(plan.unchanged.len(), 5, "{plan:?}");
     // The Connect worker logged in through the profile: it created its
     // internal topics over SASL_SSL.
@@ -290,7 +293,10 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
         Some(RDKafkaErrorCode::TopicAuthorizationFailed),
         "{denied}"
     );
-    assert!(t0.elapsed() < Duration::from_secs(20), "denied before the message timeout");
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "denied before the message timeout"
+    );
 
     // A second start finds every spec unchanged (the node certificates are
     // kept): nothing is recreated or restarted.
@@ -321,7 +327,10 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
         assert_hidden("docker logs", &docker_cli(&["logs", id]));
     }
     let connect = docker_cli(&["inspect", &format!("{STACK}_kafka_connect")]);
-    assert!(connect.contains("CONNECT_SECURITY_PROTOCOL=SASL_SSL"), "{connect}");
+    assert!(
+        connect.contains("CONNECT_SECURITY_PROTOCOL=SASL_SSL"),
+        "{connect}"
+    );
     let status = p.status().await.unwrap();
     assert_hidden("status", &format!("{status:?}"));
     assert_hidden("status json", &serde_json::to_string(&status).unwrap());

@@ -116,7 +116,12 @@ mod tests {
         );
         c.network.host = "10.1.2.3".into();
         let moved = prepare(&c, &stack).unwrap().unwrap();
-        assert_ne!(a.nodes[&2].certificate_chain, moved.nodes[&2].certificate_chain);
-        assert!(prepare(&ClusterConfig::default(), &stack).unwrap().is_none());
+        assert_ne!(
+            a.nodes[&2].certificate_chain,
+            moved.nodes[&2].certificate_chain
+        );
+        assert!(prepare(&ClusterConfig::default(), &stack)
+            .unwrap()
+            .is_none());
     }
 }

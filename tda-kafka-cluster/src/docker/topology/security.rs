@@ -120,7 +120,9 @@ fn java_client_security(cx: &Cx<'_>, ca_pem: &str) -> Properties {
                 tda_kafka_config::HostnameVerification::None => "",
             },
         );
-    let mech = sec.client_sasl_mechanism().filter(|_| sec.protocol.uses_sasl());
+    let mech = sec
+        .client_sasl_mechanism()
+        .filter(|_| sec.protocol.uses_sasl());
     if let (Some(m), Some(user), Some(pw)) = (mech, &sec.sasl_username, &sec.sasl_password) {
         let module = match m {
             SaslMechanism::Plain => "org.apache.kafka.common.security.plain.PlainLoginModule",
@@ -214,7 +216,10 @@ mod tests {
         let (c, tls) = generated();
         let t = build_secured(&c, &StackOptions::default(), Some(&tls));
         let shown = format!("{t:?}{}", serde_json::to_string(&t).unwrap());
-        assert!(!shown.contains(SENTINEL) && !shown.contains("BEGIN"), "{shown}");
+        assert!(
+            !shown.contains(SENTINEL) && !shown.contains("BEGIN"),
+            "{shown}"
+        );
         let k1 = t.service("kafka-1").unwrap();
         let env = &k1.environment;
         assert_eq!(
@@ -223,7 +228,10 @@ mod tests {
         );
         assert_eq!(env["KAFKA_SSL_KEYSTORE_TYPE"], "PEM");
         assert!(env.values().all(|v| !v.contains('\n')), "{env:?}");
-        assert_eq!(env[FORMAT_ARGS_ENV], "/run/secrets/tda-kafka/storage-format.args");
+        assert_eq!(
+            env[FORMAT_ARGS_ENV],
+            "/run/secrets/tda-kafka/storage-format.args"
+        );
         let file = |s: &ServiceSpec, name: &str| {
             s.secret_files
                 .iter()
@@ -263,8 +271,14 @@ mod tests {
         );
         let worker = file(connect, CONNECT_SECRETS_FILE);
         for prefix in ["", "producer.", "consumer.", "admin."] {
-            assert!(worker.contains(&format!("\n{prefix}sasl.jaas.config=")) || worker.starts_with(&format!("{prefix}sasl.jaas.config=")), "{prefix}");
-            assert!(worker.contains(&format!("{prefix}ssl.truststore.certificates=-----BEGIN CERTIFICATE-----\\nca\\n")));
+            assert!(
+                worker.contains(&format!("\n{prefix}sasl.jaas.config="))
+                    || worker.starts_with(&format!("{prefix}sasl.jaas.config=")),
+                "{prefix}"
+            );
+            assert!(worker.contains(&format!(
+                "{prefix}ssl.truststore.certificates=-----BEGIN CERTIFICATE-----\\nca\\n"
+            )));
         }
     }
 }

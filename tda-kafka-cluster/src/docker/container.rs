@@ -46,7 +46,7 @@ fn spec_digest(s: &ServiceSpec, image_id: &str) -> String {
 
 /// Writes `contents` to `path` readable and writable by its owner only
 /// (0600; directories 0700), replacing it atomically.
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+pub(super) fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().expect("a secret file has a directory");
     std::fs::DirBuilder::new()
         .recursive(true)

@@ -20,6 +20,7 @@ mod run;
 mod start;
 mod state;
 mod stop;
+pub mod tls;
 pub mod topology;
 
 use std::collections::HashMap;
@@ -239,13 +240,18 @@ impl ClusterProvider for DockerProvider {
                 ),
             });
         }
-        if let Some(dir) = &config.security.tls_dir {
-            // Refused before anything starts: the containers would come up
-            // without certificates or SCRAM users.
+        if let (Some(dir), set @ (ImageSet::Apache | ImageSet::Confluent)) =
+            (&config.security.tls_dir, self.requested.image_set)
+        {
+            // Refused before anything starts: the public images' entrypoints
+            // cannot create the SCRAM users at storage format.
             return Err(ClusterError::Tls {
                 dir: dir.into(),
-                reason: "the Docker provider does not generate certificates and SCRAM users yet;                          start a generated secured cluster with the local provider"
-                    .into(),
+                reason: format!(
+                    "the `{set}` image set cannot run a generated secured cluster (its \
+                     images cannot create SCRAM users at storage format); use the `local` \
+                     image set (`tda-kafka images build`)"
+                ),
             });
         }
         let mut started = Vec::new();

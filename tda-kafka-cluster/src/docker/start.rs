@@ -12,7 +12,7 @@ use tda_kafka_config::ClusterConfig;
 use tokio_util::sync::CancellationToken;
 
 use super::images;
-use super::state::member_of;
+use super::state::{member_of, service_address};
 use super::topology::{self, Role, ServiceSpec, Topology, STACK_LABEL};
 use super::{docker_err, is_status, DockerProvider};
 use crate::poll::{Attempt, Wait};
@@ -181,11 +181,13 @@ impl DockerProvider {
         .await
     }
 
-    /// The topology `start` provisions: the requested stack with `options`' services.
-    fn start_topology(&self, config: &ClusterConfig, options: &StartOptions) -> Topology {
+    /// The topology `start` provisions: the requested stack with `options`'
+    /// services, and the TLS material of a generated secured cluster.
+    fn start_topology(&self, config: &ClusterConfig, options: &StartOptions) -> Result<Topology> {
         let mut requested = self.requested.clone();
         requested.services = options.services;
-        topology::build(config, &requested)
+        let tls = super::tls::prepare(config, &topology::secrets_dir(&requested.name))?;
+        Ok(topology::build_secured(config, &requested, tls.as_ref()))
     }
 
     pub(super) async fn start_inner(
@@ -197,7 +199,7 @@ impl DockerProvider {
         started_names: &mut Vec<String>,
     ) -> Result<StartReport> {
         let t0 = Instant::now();
-        let t = self.start_topology(config, options);
+        let t = self.start_topology(config, options)?;
         let skipped_services = skipped(&t, options);
         for (kind, reason) in &skipped_services {
             progress.report(ProgressEvent::Note {
@@ -265,6 +267,7 @@ impl DockerProvider {
                 });
             }
             self.wait_healthy(&stage, &wait).await?;
+            wait_services_answer(&t, &stage, &wait).await?;
             if stage.iter().any(|s| matches!(s.role, Role::Broker(_))) {
                 // The same real check as the local provider: every broker in
                 // the metadata and a produce/consume round trip, from the host.
@@ -287,6 +290,43 @@ impl DockerProvider {
             status,
         })
     }
+}
+
+/// Waits until every service of `stage` passes its real check
+/// ([`crate::ready::probe_service`]): a healthy container only says that it
+/// answers, not e.g. that the Connect worker logged in and joined its group.
+async fn wait_services_answer(t: &Topology, stage: &[&ServiceSpec], wait: &Wait<'_>) -> Result<()> {
+    let services: Vec<_> = stage
+        .iter()
+        .filter(|s| !s.ports.is_empty())
+        .filter_map(|s| match member_of(s.role) {
+            StackMember::Service(kind) => Some((s, kind, service_address(t, s))),
+            StackMember::Node(_) => None,
+        })
+        .collect();
+    if services.is_empty() {
+        return Ok(());
+    }
+    wait.until(
+        || async {
+            let mut pending = Vec::new();
+            for (s, kind, at) in &services {
+                if let Err(e) = crate::ready::probe_service(*kind, at).await {
+                    pending.push(format!("{}: {e}", s.key));
+                }
+            }
+            if pending.is_empty() {
+                Attempt::Ready(())
+            } else {
+                Attempt::Pending(format!("services not ready: {}", pending.join(", ")))
+            }
+        },
+        |waited, last_problem| ClusterError::NotReady {
+            waited,
+            last_problem,
+        },
+    )
+    .await
 }
 
 /// Start order: ZooKeeper, then what depends on nothing else (Redis), the

@@ -142,7 +142,7 @@ pub(super) fn member_of(role: Role) -> StackMember {
 }
 
 /// Where a service answers from the host (the registry's API path included).
-fn service_address(t: &Topology, s: &ServiceSpec) -> ServiceAddress {
+pub(super) fn service_address(t: &Topology, s: &ServiceSpec) -> ServiceAddress {
     let (host, port) = s
         .ports
         .first()

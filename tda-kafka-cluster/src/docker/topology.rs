@@ -11,13 +11,16 @@ use serde::{Serialize, Serializer};
 use tda_kafka_config::{ClusterConfig, NetworkConfig, SecretString};
 
 use super::images::{ImageRefs, ImageSet};
+use super::tls::StackTls;
 
 mod brokers;
+mod security;
 mod services;
 
 pub use brokers::{
     property_env_name, SECRETS_MOUNT_DIR, SECRET_PROPERTIES_ENV, SECRET_PROPERTIES_FILE,
 };
+pub use security::{CONNECT_SECRETS_FILE, FORMAT_ARGS_ENV, FORMAT_ARGS_FILE};
 
 /// Label put on every container, network and volume of a stack (value: the stack name).
 pub const STACK_LABEL: &str = "io.tda-kafka.stack";
@@ -365,6 +368,8 @@ struct Cx<'a> {
     heap: String,
     brokers: Vec<u16>,
     internal_bootstrap: String,
+    /// The TLS material of a generated secured cluster (at `start` only).
+    tls: Option<&'a StackTls>,
 }
 
 impl Cx<'_> {
@@ -391,8 +396,19 @@ struct Parts {
     skipped: Vec<String>,
 }
 
-/// Builds the topology of `config` (brokers, ports, broker settings) placed by `options`.
+/// Builds the topology of `config` (brokers, ports, broker settings) placed
+/// by `options`, without TLS material (see [`build_secured`]).
 pub fn build(config: &ClusterConfig, options: &StackOptions) -> Topology {
+    build_secured(config, options, None)
+}
+
+/// [`build`] with the TLS material of a generated secured cluster, in the
+/// services' secret files (what `start` provisions).
+pub fn build_secured(
+    config: &ClusterConfig,
+    options: &StackOptions,
+    tls: Option<&StackTls>,
+) -> Topology {
     let brokers: Vec<u16> = config.node_ids().collect();
     let internal_bootstrap = brokers
         .iter()
@@ -408,12 +424,14 @@ pub fn build(config: &ClusterConfig, options: &StackOptions) -> Topology {
         heap: format!("-Xmx{0} -Xms{0}", options.heap),
         brokers,
         internal_bootstrap,
+        tls,
     };
     let mut out = Parts::default();
     let zk_keys = brokers::zookeepers(&cx, &mut out);
     brokers::brokers(&cx, &zk_keys, &mut out);
     let broker_keys: Vec<String> = cx.brokers.iter().map(|n| format!("kafka-{n}")).collect();
     services::companions(&cx, &broker_keys, &mut out);
+    security::connect(&cx, &mut out.services);
     Topology {
         options: options.clone(),
         network: options.network_name(),

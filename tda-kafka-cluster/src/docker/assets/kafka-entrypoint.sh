@@ -4,7 +4,9 @@
 #   broker   KRaft broker+controller configured from KAFKA_* variables, the
 #            convention of the apache/kafka and confluentinc/cp-kafka images:
 #            KAFKA_LOG_DIRS -> log.dirs ("_" -> ".", "__" -> "_", "___" -> "-").
-#            CLUSTER_ID formats empty storage once; data in log.dirs survives restarts.
+#            CLUSTER_ID formats empty storage once (with the SCRAM users of the
+#            mounted @argfile fragment TDA_KAFKA_FORMAT_ARGS names, if any);
+#            data in log.dirs survives restarts.
 #   connect  Kafka Connect distributed worker from CONNECT_* variables (same rule).
 #            Secrets are never variables: TDA_KAFKA_SECRET_PROPERTIES names a
 #            mounted properties file (read-only, 0600 on the host) that is
@@ -61,7 +63,19 @@ case "$mode" in
         logdir="$(sed -n 's/^log\.dirs=//p' "$conf" | cut -d, -f1)"
         if [ -n "$logdir" ] && [ ! -f "$logdir/meta.properties" ]; then
             : "${CLUSTER_ID:?CLUSTER_ID is required to format new storage}"
-            java $LOG4J -cp "$CP" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$conf" --ignore-formatted
+            # The tool's arguments go through a java @argfile (0600, removed
+            # after the format): TDA_KAFKA_FORMAT_ARGS names a mounted file of
+            # `--add-scram` arguments, which hold passwords and must not show
+            # in any process list.
+            args="$(mktemp)"
+            printf '"%s"\n' kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$conf" --ignore-formatted >"$args"
+            if [ -n "${TDA_KAFKA_FORMAT_ARGS:-}" ]; then
+                cat "$TDA_KAFKA_FORMAT_ARGS" >>"$args"
+            fi
+            rc=0
+            java $LOG4J -cp "$CP" "@$args" || rc=$?
+            rm -f "$args"
+            [ "$rc" = 0 ] || exit "$rc"
         fi
         # shellcheck disable=SC2046
         exec java $HEAP $JVM_OPTS $(jmx_opts) ${KAFKA_OPTS:-} $LOG4J -cp "$CP" kafka.Kafka "$conf"

@@ -178,6 +178,7 @@ pub(super) fn brokers(cx: &Cx<'_>, zk_keys: &[String], out: &mut Parts) {
             format!("INTERNAL:{protocol},EXTERNAL:{protocol},CONTROLLER:PLAINTEXT"),
         );
         props.set("inter.broker.listener.name", "INTERNAL");
+        super::security::broker(cx, *n, &mut props);
         if cx.set.uses_zookeeper() {
             for k in [
                 "node.id",
@@ -211,7 +212,8 @@ pub(super) fn brokers(cx: &Cx<'_>, zk_keys: &[String], out: &mut Parts) {
             .iter()
             .map(|(k, v)| (property_env_name("KAFKA_", k), v.to_string()))
             .collect();
-        let secret_files = secret_properties(cx, &key, &secret, &mut environment);
+        let mut secret_files = secret_properties(cx, &key, &secret, &mut environment);
+        secret_files.extend(super::security::format_args(cx, &key, &mut environment));
         environment.insert("KAFKA_HEAP_OPTS".into(), cx.heap.clone());
         environment.insert(
             "KAFKA_JVM_PERFORMANCE_OPTS".into(),

@@ -50,6 +50,9 @@ enum Command {
     Groups(cmd::groups::GroupsArgs),
     /// ACLs of the architecture's access grants: list, plan/apply/check (secured clusters).
     Acls(cmd::acls::AclsArgs),
+    /// Inject a fault: kill, pause, resume, restart, isolate or heal a node; kill a partition's leader.
+    #[command(subcommand)]
+    Fault(cmd::fault::FaultCommand),
     /// Write topics (configs, partitions, RF) and group offsets to a YAML/JSON file.
     Backup(cmd::backup::BackupArgs),
     /// Recreate missing topics and set group offsets from a backup file.
@@ -87,6 +90,7 @@ fn main() -> std::process::ExitCode {
             Command::Topics(c) => cmd::topics::run_args(c).await,
             Command::Groups(c) => cmd::groups::run(c).await,
             Command::Acls(c) => cmd::acls::run(c).await,
+            Command::Fault(c) => cmd::fault::run(c).await,
             Command::Backup(c) => cmd::backup::run_backup(c).await,
             Command::Restore(c) => cmd::backup::run_restore(c).await,
             Command::Ui(a) => cmd::ui::run(a).await,

@@ -4,6 +4,7 @@ pub mod acls;
 pub mod backup;
 pub mod config;
 pub mod docker;
+pub mod fault;
 pub mod groups;
 pub mod registry_proxy;
 pub mod stack;

@@ -78,8 +78,10 @@ fn cgroup2_root() -> Option<PathBuf> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     info.lines().find_map(|l| {
         let (pre, post) = l.split_once(" - ")?;
-        (post.split_whitespace().next()? == "cgroup2")
-            .then(|| PathBuf::from(pre.split_whitespace().nth(4)?))
+        if post.split_whitespace().next()? != "cgroup2" {
+            return None;
+        }
+        Some(PathBuf::from(pre.split_whitespace().nth(4)?))
     })
 }
 
@@ -88,12 +90,56 @@ fn cgroup_name(kafka: u16) -> String {
     format!("{RULE_TAG}-node-{kafka}")
 }
 
-/// The rules for `ports` (as `iptables` arguments after `-I`/`-D`), `cgroup`
-/// naming the group of the node's process.
-fn rules(ports: NodePorts, cgroup: &str) -> Vec<Vec<String>> {
+/// The local ports of the TCP sockets `pid` holds now (from `/proc/PID/fd`
+/// and `/proc/net/tcp{,6}`): its connections opened before it was moved into
+/// the cgroup, which the cgroup rule does not match (a socket keeps the
+/// cgroup it was created in).
+fn socket_ports(pid: u32) -> Vec<u16> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| {
+            t.lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let w: Vec<&str> = l.split_whitespace().collect();
+                    let inode = w.get(9)?;
+                    if !inodes.contains(*inode) {
+                        return None;
+                    }
+                    let port = w.get(1)?.rsplit_once(':')?.1;
+                    u16::from_str_radix(port, 16).ok()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// The rules for `ports` and the node's other socket ports `own` (as
+/// `iptables` arguments after `-I`/`-D`), `cgroup` naming the group of the
+/// node's process.
+fn rules(ports: NodePorts, own: &[u16], cgroup: &str) -> Vec<Vec<String>> {
     let tag = tag(ports.kafka);
     let mut out = Vec::new();
-    for port in [ports.kafka, ports.controller] {
+    let mut all = vec![ports.kafka, ports.controller];
+    for &p in own {
+        if !all.contains(&p) {
+            all.push(p);
+        }
+    }
+    for port in all {
         out.push(format!(
             "INPUT -i lo -p tcp --dport {port} -m comment --comment {tag} -j DROP"
         ));
@@ -122,37 +168,50 @@ pub(crate) fn isolate(ports: NodePorts, pid: u32) -> Result<Vec<String>> {
     let procs = dir.join("cgroup.procs");
     std::fs::write(&procs, format!("{pid}\n"))
         .map_err(ClusterError::io("cannot move the node's process into", &procs))?;
-    let mut added = Vec::new();
-    for rule in rules(ports, &name) {
+    for rule in rules(ports, &socket_ports(pid), &name) {
         let mut args = vec!["-I".to_string()];
-        args.extend(rule.iter().cloned());
+        args.extend(rule);
         if let Err(e) = iptables(&args) {
             let _ = heal(ports.kafka);
             return Err(e);
         }
-        added.push(format!("-A {}", rule.join(" ")));
     }
-    Ok(added)
+    // As `iptables -S` prints them: what heal will remove.
+    tagged(ports.kafka)
+}
+
+/// The rules tagged for the node with client port `kafka`, as `iptables -S`
+/// prints them (INPUT, then OUTPUT).
+fn tagged(kafka: u16) -> Result<Vec<String>> {
+    let tag = tag(kafka);
+    let mut out = Vec::new();
+    for chain in ["INPUT", "OUTPUT"] {
+        let listing = iptables(&["-S".into(), chain.into()])?;
+        out.extend(
+            listing
+                .lines()
+                .filter(|line| {
+                    line.starts_with("-A ")
+                        && line
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .windows(2)
+                            .any(|w| w == ["--comment", tag.as_str()])
+                })
+                .map(String::from),
+        );
+    }
+    Ok(out)
 }
 
 /// Deletes every rule tagged for the node with client port `kafka` and
 /// returns the group's processes to the root group; returns the rules removed.
 pub(crate) fn heal(kafka: u16) -> Result<Vec<String>> {
-    let tag = tag(kafka);
-    let mut removed = Vec::new();
-    for chain in ["INPUT", "OUTPUT"] {
-        let listing = iptables(&["-S".into(), chain.into()])?;
-        for line in listing.lines() {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let tagged = words.windows(2).any(|w| w == ["--comment", tag.as_str()]);
-            if !tagged || words.first() != Some(&"-A") {
-                continue;
-            }
-            let mut args = vec!["-D".to_string()];
-            args.extend(words[1..].iter().map(|w| w.to_string()));
-            iptables(&args)?;
-            removed.push(line.to_string());
-        }
+    let removed = tagged(kafka)?;
+    for line in &removed {
+        let mut args = vec!["-D".to_string()];
+        args.extend(line.split_whitespace().skip(1).map(String::from));
+        iptables(&args)?;
     }
     if let Some(root) = cgroup2_root() {
         let dir = root.join(cgroup_name(kafka));
@@ -170,17 +229,7 @@ pub(crate) fn heal(kafka: u16) -> Result<Vec<String>> {
 /// Whether any rule is tagged for the node with client port `kafka`; false
 /// (without an error) when iptables cannot be run.
 pub(crate) fn is_isolated(kafka: u16) -> bool {
-    let tag = tag(kafka);
-    ["INPUT", "OUTPUT"].iter().any(|chain| {
-        iptables(&["-S".into(), (*chain).into()]).is_ok_and(|l| {
-            l.lines().any(|line| {
-                line.split_whitespace()
-                    .collect::<Vec<_>>()
-                    .windows(2)
-                    .any(|w| w == ["--comment", tag.as_str()])
-            })
-        })
-    })
+    tagged(kafka).is_ok_and(|r| !r.is_empty())
 }
 
 #[cfg(test)]
@@ -194,14 +243,26 @@ mod tests {
                 kafka: 23092,
                 controller: 23192,
             },
+            &[23092, 40000],
             "g",
         );
         let text: Vec<String> = r.iter().map(|r| r.join(" ")).collect();
-        assert_eq!(text.len(), 5);
+        assert_eq!(text.len(), 7, "two per port, once per port, and the cgroup rule");
+        assert!(text.contains(&"INPUT -i lo -p tcp --dport 40000 -m comment --comment tda-kafka-fault:node-23092 -j DROP".to_string()));
         assert!(text.contains(&"INPUT -i lo -p tcp --dport 23092 -m comment --comment tda-kafka-fault:node-23092 -j DROP".to_string()));
         assert!(text.contains(&"OUTPUT -o lo -p tcp --sport 23192 -m comment --comment tda-kafka-fault:node-23092 -j DROP".to_string()));
         assert!(text.iter().any(|t| t.contains("-m cgroup --path g")));
         assert!(text.iter().all(|t| t.contains(&tag(23092))));
+    }
+
+    #[test]
+    fn the_socket_ports_of_a_process_are_found() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let own = socket_ports(std::process::id());
+        assert!(own.contains(&port));
+        assert!(own.contains(&c.local_addr().unwrap().port()));
     }
 
     #[test]

@@ -161,9 +161,11 @@ impl Cluster {
         if !port_open(REGISTRY_PORT) {
             self.start_registry();
         }
-        wait_until("a healthy cluster", Duration::from_secs(180), || {
-            self.cli(&["health"]).status.success()
-        })
+        wait_until(
+            "3 brokers and every partition fully replicated",
+            Duration::from_secs(240),
+            all_replicated,
+        )
         .await;
     }
 
@@ -363,6 +365,30 @@ fn metadata(topic: &str) -> Option<Vec<PartitionMeta>> {
             })
             .collect(),
     )
+}
+
+/// Three brokers registered and every partition of every topic led, with
+/// all replicas in sync.
+fn all_replicated() -> bool {
+    let Ok(consumer) = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", BOOTSTRAP)
+        .create::<BaseConsumer>()
+    else {
+        return false;
+    };
+    let Ok(meta) = consumer.fetch_metadata(None, Duration::from_secs(5)) else {
+        return false;
+    };
+    meta.brokers().len() == 3
+        && meta.topics().iter().all(|t| {
+            t.partitions().iter().all(|p| {
+                let mut r = p.replicas().to_vec();
+                let mut i = p.isr().to_vec();
+                r.sort_unstable();
+                i.sort_unstable();
+                p.leader() > 0 && r == i
+            })
+        })
 }
 
 fn port_open(port: u16) -> bool {

@@ -31,7 +31,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         leader_sigstop(c).boxed()
     }),
     ("isolate_leader_and_heal", |c| isolate_and_heal(c).boxed()),
-    ("consumer_sigkill_mid_batch", |c| consumer_sigkill(c).boxed()),
+    ("consumer_sigkill_mid_batch", |c| {
+        consumer_sigkill(c).boxed()
+    }),
     ("registry_down_30s_avro", |c| registry_outage(c).boxed()),
     ("negative_acks1_unclean_leader_killed", |c| {
         negative_control(c).boxed()
@@ -114,16 +116,20 @@ where
         }
     });
     // Some load before the first fault, so it hits a busy partition.
-    wait_until("the first acknowledgements", Duration::from_secs(60), || {
-        history.lock().unwrap().check(name).acknowledged >= 200
-    })
+    wait_until(
+        "the first acknowledgements",
+        Duration::from_secs(60),
+        || history.lock().unwrap().check(name).acknowledged >= 200,
+    )
     .await;
     faults(topic.clone()).await;
     // Some load after the last fault too.
     let before = history.lock().unwrap().check(name).acknowledged;
-    wait_until("acknowledgements after the faults", Duration::from_secs(120), || {
-        history.lock().unwrap().check(name).acknowledged >= before + 200
-    })
+    wait_until(
+        "acknowledgements after the faults",
+        Duration::from_secs(120),
+        || history.lock().unwrap().check(name).acknowledged >= before + 200,
+    )
     .await;
     stop.cancel();
     load.await.unwrap();
@@ -166,9 +172,11 @@ async fn leader_sigstop(c: &Cluster) -> CheckReport {
     let report = under_load(c, "fault_pause", |topic| async move {
         let leader = c.leader(&topic, 0).await;
         c.fault(&["pause", &leader.to_string()]);
-        wait_until("a new leader of the paused one's partition", Duration::from_secs(60), || {
-            c.leader_now(&topic, 0).is_some_and(|l| l != leader)
-        })
+        wait_until(
+            "a new leader of the paused one's partition",
+            Duration::from_secs(60),
+            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
+        )
         .await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         c.fault(&["resume", &leader.to_string()]);
@@ -185,12 +193,17 @@ async fn isolate_and_heal(c: &Cluster) -> CheckReport {
         let leader = c.leader(&topic, 0).await;
         let done = c.fault(&["isolate", &leader.to_string()]);
         assert!(done["added"].as_array().unwrap().len() >= 5, "{done}");
-        wait_until("a new leader of the isolated one's partition", Duration::from_secs(60), || {
-            c.leader_now(&topic, 0).is_some_and(|l| l != leader)
-        })
+        wait_until(
+            "a new leader of the isolated one's partition",
+            Duration::from_secs(60),
+            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
+        )
         .await;
         let healed = c.fault(&["heal", &leader.to_string()]);
-        assert_eq!(healed["removed"], done["added"], "heal removes exactly what isolate added");
+        assert_eq!(
+            healed["removed"], done["added"],
+            "heal removes exactly what isolate added"
+        );
         c.wait_fully_replicated(&topic).await;
     })
     .await;
@@ -217,9 +230,11 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     let group = "fault-consumer-kill";
     let watch = CommitWatch::start(c.settings(), group, &topic, 3);
     let mut child = c.spawn_consumer(&topic, group, &out);
-    wait_until("a third consumed by the first consumer process", Duration::from_secs(120), || {
-        consumed_lines(&out).len() >= 1000
-    })
+    wait_until(
+        "a third consumed by the first consumer process",
+        Duration::from_secs(120),
+        || consumed_lines(&out).len() >= 1000,
+    )
     .await;
     child.kill().unwrap();
     let status = child.wait().unwrap();
@@ -228,11 +243,15 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     assert!(at_kill < 3000, "killed mid-run, not after the end");
     let mut child = c.spawn_consumer(&topic, group, &out);
     let acked = acknowledged_seqs(&history);
-    wait_until("the restarted consumer to finish", Duration::from_secs(180), || {
-        let seen: std::collections::BTreeSet<u64> =
-            consumed_lines(&out).iter().map(|r| r.seq).collect();
-        acked.is_subset(&seen)
-    })
+    wait_until(
+        "the restarted consumer to finish",
+        Duration::from_secs(180),
+        || {
+            let seen: std::collections::BTreeSet<u64> =
+                consumed_lines(&out).iter().map(|r| r.seq).collect();
+            acked.is_subset(&seen)
+        },
+    )
     .await;
     let ends = workload::end_offsets(&c.settings(), &topic, Duration::from_secs(10)).unwrap();
     wait_until("the final commit", Duration::from_secs(60), || {
@@ -241,7 +260,10 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     .await;
     terminate(&mut child);
     let commits = watch.stop();
-    assert_eq!(commits.backwards, 0, "committed offsets moved backwards: {commits:?}");
+    assert_eq!(
+        commits.backwards, 0,
+        "committed offsets moved backwards: {commits:?}"
+    );
     assert!(commits.samples > 0);
     let mut h = history.lock().unwrap().clone();
     for r in consumed_lines(&out) {
@@ -298,8 +320,14 @@ async fn registry_outage(c: &Cluster) -> CheckReport {
     let (stats, reached) = consumer.await.unwrap().unwrap();
     eprintln!("consumer: {stats:?}");
     assert!(reached, "the consumer read to the end");
-    assert_eq!(stats.dead_lettered, 0, "a registry outage dead-lettered records");
-    assert!(stats.decode_retries > 0, "the outage was seen and waited out");
+    assert_eq!(
+        stats.dead_lettered, 0,
+        "a registry outage dead-lettered records"
+    );
+    assert!(
+        stats.decode_retries > 0,
+        "the outage was seen and waited out"
+    );
     let report = history.lock().unwrap().check(name);
     assert_clean(&report);
     report
@@ -377,8 +405,7 @@ fn child_consumer() {
     runtime.block_on(async move {
         use std::io::Write as _;
         let settings = ClientSettings::new(bootstrap);
-        let options =
-            ConsumerOptions::new(group).with_commit_interval(Duration::from_millis(200));
+        let options = ConsumerOptions::new(group).with_commit_interval(Duration::from_millis(200));
         let consumer =
             tda_kafka_client::TdaConsumer::new(&settings, typed(&topic), options).unwrap();
         let file = std::sync::Arc::new(std::sync::Mutex::new(

@@ -39,7 +39,13 @@ fn production_start_is_refused_when_the_heaps_do_not_fit() {
     let env_file = tmp.path().join("prod.env");
     std::fs::write(&env_file, env).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-        .args(["start", "--environment", "production", "--provider", "local"])
+        .args([
+            "start",
+            "--environment",
+            "production",
+            "--provider",
+            "local",
+        ])
         .arg("--env-file")
         .arg(&env_file)
         .arg("--data-dir")
@@ -60,5 +66,9 @@ fn production_start_is_refused_when_the_heaps_do_not_fit() {
         assert!(stderr.contains(needle), "missing `{needle}` in: {stderr}");
     }
     // Nothing was started: no data directory, no node files, no pid files.
-    assert!(!data.exists(), "the refused start created {}", data.display());
+    assert!(
+        !data.exists(),
+        "the refused start created {}",
+        data.display()
+    );
 }

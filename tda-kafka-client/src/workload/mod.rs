@@ -170,8 +170,7 @@ pub async fn consume_to_end(
     let reached = loop {
         let done = {
             let n = next.lock().unwrap();
-            ends
-                .iter()
+            ends.iter()
                 .all(|(p, end)| *end == 0 || n.get(p).is_some_and(|o| o >= end))
         };
         if done || Instant::now() >= deadline || run.is_finished() {

@@ -96,7 +96,10 @@ pub(super) async fn inject(
                 docker
                     .disconnect_network(&topology.network, req)
                     .await
-                    .map_err(engine(format!("disconnect {name} from {}", topology.network)))?;
+                    .map_err(engine(format!(
+                        "disconnect {name} from {}",
+                        topology.network
+                    )))?;
                 report
                     .added
                     .push(format!("{name} disconnected from {}", topology.network));

@@ -9,9 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{net, Fault, FaultOptions, FaultReport};
 use crate::local::{process, LocalProvider};
-use crate::{
-    ClusterError, ClusterProvider, Progress, Result, Services, StartOptions,
-};
+use crate::{ClusterError, ClusterProvider, Progress, Result, Services, StartOptions};
 
 fn error(fault: &Fault, reason: impl Into<String>) -> ClusterError {
     ClusterError::Fault {
@@ -112,7 +110,14 @@ pub(super) async fn inject(
             if let Some(pid) = handle.pid {
                 return Err(error(
                     fault,
-                    format!("node {node} runs (pid {pid}{}); kill it first", if stopped(pid) { ", paused: resume it instead" } else { "" }),
+                    format!(
+                        "node {node} runs (pid {pid}{}); kill it first",
+                        if stopped(pid) {
+                            ", paused: resume it instead"
+                        } else {
+                            ""
+                        }
+                    ),
                 ));
             }
             let start = StartOptions {
@@ -182,7 +187,9 @@ pub(crate) fn release(p: &LocalProvider) -> Vec<String> {
         }
         if let Some(pid) = handle.pid.filter(|&pid| stopped(pid)) {
             let _ = process::send(pid, Signal::SIGCONT);
-            notes.push(format!("node {id} (pid {pid}) was paused: resumed to stop it"));
+            notes.push(format!(
+                "node {id} (pid {pid}) was paused: resumed to stop it"
+            ));
         }
     }
     notes

@@ -5,7 +5,7 @@
 //! was done as a [`FaultReport`].
 //!
 //! Local provider: signals to the node's JVM; isolation drops the node's
-//! loopback traffic with iptables rules tagged `tda-kafka-fault:node-<port>`
+//! loopback traffic with iptables rules tagged `tda-kafka-fault-node-<port>`
 //! (its listener ports in both directions, and everything its process sends,
 //! matched by a cgroup v2 group it is moved into); `heal` removes exactly
 //! those rules, and `stop` heals and resumes every node of the cluster.
@@ -27,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{ClusterError, Progress, Provider, Result};
 
 pub(crate) use local::release;
-pub use net::RULE_TAG;
 pub(crate) use net::NodePorts;
+pub use net::RULE_TAG;
 
 /// One fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,7 +2,7 @@
 //! client and controller ports in both directions, and a DROP of everything
 //! its process sends (matched by a cgroup v2 group the process is moved
 //! into, so its own connections to the other nodes are cut too). Every rule
-//! carries the comment `tda-kafka-fault:node-<client port>`; heal deletes
+//! carries the comment `tda-kafka-fault-node-<client port>`; heal deletes
 //! exactly the rules with that comment.
 
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ pub(crate) struct NodePorts {
 
 /// The comment of the rules of the node with client port `kafka`.
 pub(crate) fn tag(kafka: u16) -> String {
-    format!("{RULE_TAG}:node-{kafka}")
+    format!("{RULE_TAG}-node-{kafka}")
 }
 
 fn fault_error(reason: impl Into<String>) -> ClusterError {
@@ -57,7 +57,9 @@ fn iptables(args: &[String]) -> Result<String> {
         .output()
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                fault_error("iptables was not found on the PATH; install it (`apt-get install iptables`)")
+                fault_error(
+                    "iptables was not found on the PATH; install it (`apt-get install iptables`)",
+                )
             } else {
                 fault_error(format!("cannot run iptables: {e}"))
             }
@@ -166,8 +168,10 @@ pub(crate) fn isolate(ports: NodePorts, pid: u32) -> Result<Vec<String>> {
     let dir = root.join(&name);
     std::fs::create_dir_all(&dir).map_err(ClusterError::io("cannot create cgroup", &dir))?;
     let procs = dir.join("cgroup.procs");
-    std::fs::write(&procs, format!("{pid}\n"))
-        .map_err(ClusterError::io("cannot move the node's process into", &procs))?;
+    std::fs::write(&procs, format!("{pid}\n")).map_err(ClusterError::io(
+        "cannot move the node's process into",
+        &procs,
+    ))?;
     for rule in rules(ports, &socket_ports(pid), &name) {
         let mut args = vec!["-I".to_string()];
         args.extend(rule);
@@ -196,7 +200,7 @@ fn tagged(kafka: u16) -> Result<Vec<String>> {
                             .split_whitespace()
                             .collect::<Vec<_>>()
                             .windows(2)
-                            .any(|w| w == ["--comment", tag.as_str()])
+                            .any(|w| w[0] == "--comment" && w[1].trim_matches('"') == tag)
                 })
                 .map(String::from),
         );
@@ -247,10 +251,14 @@ mod tests {
             "g",
         );
         let text: Vec<String> = r.iter().map(|r| r.join(" ")).collect();
-        assert_eq!(text.len(), 7, "two per port, once per port, and the cgroup rule");
-        assert!(text.contains(&"INPUT -i lo -p tcp --dport 40000 -m comment --comment tda-kafka-fault:node-23092 -j DROP".to_string()));
-        assert!(text.contains(&"INPUT -i lo -p tcp --dport 23092 -m comment --comment tda-kafka-fault:node-23092 -j DROP".to_string()));
-        assert!(text.contains(&"OUTPUT -o lo -p tcp --sport 23192 -m comment --comment tda-kafka-fault:node-23092 -j DROP".to_string()));
+        assert_eq!(
+            text.len(),
+            7,
+            "two per port, once per port, and the cgroup rule"
+        );
+        assert!(text.contains(&"INPUT -i lo -p tcp --dport 40000 -m comment --comment tda-kafka-fault-node-23092 -j DROP".to_string()));
+        assert!(text.contains(&"INPUT -i lo -p tcp --dport 23092 -m comment --comment tda-kafka-fault-node-23092 -j DROP".to_string()));
+        assert!(text.contains(&"OUTPUT -o lo -p tcp --sport 23192 -m comment --comment tda-kafka-fault-node-23092 -j DROP".to_string()));
         assert!(text.iter().any(|t| t.contains("-m cgroup --path g")));
         assert!(text.iter().all(|t| t.contains(&tag(23092))));
     }

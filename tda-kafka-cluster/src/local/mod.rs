@@ -203,14 +203,19 @@ impl LocalProvider {
 
     /// Node `id` of the stored cluster: its process and ports.
     pub(crate) fn node_handle(&self, id: u16) -> Result<NodeHandle> {
-        let stored = self.load_state()?.ok_or_else(|| crate::ClusterError::NotRunning {
-            operation: "a fault",
-            state: crate::ClusterState::NotCreated,
-        })?;
+        let stored = self
+            .load_state()?
+            .ok_or_else(|| crate::ClusterError::NotRunning {
+                operation: "a fault",
+                state: crate::ClusterState::NotCreated,
+            })?;
         if id == 0 || id > stored.broker_count {
             return Err(crate::ClusterError::UnknownMember {
                 name: format!("node {id}"),
-                known: format!("nodes 1..={} (broker ids as in `status`)", stored.broker_count),
+                known: format!(
+                    "nodes 1..={} (broker ids as in `status`)",
+                    stored.broker_count
+                ),
             });
         }
         let pid = match self.check(StackMember::Node(id)) {

@@ -221,7 +221,11 @@ mod tests {
         assert_eq!(parse_size("1048576"), Some(MIB));
         assert_eq!(parse_size("12x"), None);
         assert_eq!(max_heap("-Xms256m -Xmx512m"), Some(512 * MIB));
-        assert_eq!(max_heap("-Xmx1g -Xmx2g"), Some(2 * GIB), "the last one wins");
+        assert_eq!(
+            max_heap("-Xmx1g -Xmx2g"),
+            Some(2 * GIB),
+            "the last one wins"
+        );
         assert_eq!(max_heap("-Xms1g"), None);
     }
 
@@ -233,12 +237,23 @@ mod tests {
         assert_eq!(need.memory, 3 * (32 * GIB + JVM_OVERHEAD));
         assert_eq!(need.cpus, 3);
         assert_eq!(need.problems.len(), 2, "{:?}", need.problems);
-        assert!(need.problems[0].contains("96.8 GiB"), "{}", need.problems[0]);
-        assert!(need.problems[0].contains("23.0 GiB"), "{}", need.problems[0]);
+        assert!(
+            need.problems[0].contains("96.8 GiB"),
+            "{}",
+            need.problems[0]
+        );
+        assert!(
+            need.problems[0].contains("23.0 GiB"),
+            "{}",
+            need.problems[0]
+        );
         let err = check_on(&config, 3, &machine(23, 2), &crate::NoProgress).unwrap_err();
         let text = err.to_string();
         // 23 GiB / 3 - 256 MiB = 7594 MiB per node.
-        assert!(text.contains("KAFKA_HEAP_OPTS=\"-Xmx7594m -Xms7594m\""), "{text}");
+        assert!(
+            text.contains("KAFKA_HEAP_OPTS=\"-Xmx7594m -Xms7594m\""),
+            "{text}"
+        );
         assert!(text.contains("production"), "{text}");
     }
 

@@ -197,7 +197,9 @@ impl Cluster {
     async fn admin(&self) -> Admin {
         let mut props = ClientProperties::default();
         props.set("bootstrap.servers", BOOTSTRAP);
-        Admin::connect(&props, Duration::from_secs(15)).await.unwrap()
+        Admin::connect(&props, Duration::from_secs(15))
+            .await
+            .unwrap()
     }
 
     /// Creates `name` with RF 3, its min ISR and unclean election setting,
@@ -336,7 +338,10 @@ impl Cluster {
         .await
         .unwrap();
         eprintln!("check consumer: {stats:?}");
-        assert!(reached, "the checking consumer did not reach the end of {topic}");
+        assert!(
+            reached,
+            "the checking consumer did not reach the end of {topic}"
+        );
         history.lock().unwrap().check(name)
     }
 }
@@ -408,7 +413,10 @@ pub fn typed(topic: &str) -> Topic<Jobs> {
 pub async fn wait_until(what: &str, bound: Duration, mut done: impl FnMut() -> bool) {
     let t0 = Instant::now();
     while !done() {
-        assert!(t0.elapsed() < bound, "timed out after {bound:?} waiting for {what}");
+        assert!(
+            t0.elapsed() < bound,
+            "timed out after {bound:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -437,7 +445,10 @@ pub fn terminate(child: &mut Child) {
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(60) {
         if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "the consumer process exited with {status}");
+            assert!(
+                status.success(),
+                "the consumer process exited with {status}"
+            );
             return;
         }
         std::thread::sleep(Duration::from_millis(100));

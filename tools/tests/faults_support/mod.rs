@@ -82,6 +82,9 @@ impl Cluster {
     }
 
     /// `tda-kafka stop --force` on this cluster once this process is gone.
+    // The watchdog must outlive this process, so it is never waited for
+    // (init reaps it).
+    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; '{bin}' stop --force --provider local --env-file '{env}' --data-dir '{data}' >/dev/null 2>&1; rm -rf '{tmp}'",

@@ -59,6 +59,7 @@ pub mod producer;
 pub mod registry;
 pub mod settings;
 pub mod topic;
+pub mod workload;
 
 pub use codec::Codec;
 pub use consumer::{

@@ -261,6 +261,25 @@ pub enum ClusterError {
         /// Why, and what runs it instead.
         reason: String,
     },
+    /// The machine lacks the memory or CPUs the requested JVMs need
+    /// (checked before anything starts).
+    #[error("refusing to start the {environment} cluster: {}; {hint}", problems.join("; "))]
+    InsufficientResources {
+        /// The environment (profile) asked for.
+        environment: String,
+        /// What is short: what is needed and what the machine has.
+        problems: Vec<String>,
+        /// What to change.
+        hint: String,
+    },
+    /// A fault (`tda-kafka fault ...`) could not be injected.
+    #[error("fault {fault}: {reason}")]
+    Fault {
+        /// The fault's command word, e.g. `isolate`.
+        fault: String,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The CA or a node certificate of a generated secured cluster could not
     /// be made or read (`TDA_KAFKA_TLS_DIR`).
     #[error("TLS material in {}: {reason}", dir.display())]

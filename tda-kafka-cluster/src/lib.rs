@@ -22,6 +22,7 @@ mod cluster_id;
 pub mod dist;
 pub mod docker;
 mod error;
+pub mod fault;
 pub mod local;
 pub mod ops;
 mod poll;

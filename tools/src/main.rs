@@ -54,6 +54,9 @@ enum Command {
     Connect(cmd::connect::ConnectArgs),
     /// Schema registry: list, show, register, compat, set-compat, delete.
     Schemas(cmd::schemas::SchemasArgs),
+    /// Inject a fault: kill, pause, resume, restart, isolate or heal a node; kill a partition's leader.
+    #[command(subcommand)]
+    Fault(cmd::fault::FaultCommand),
     /// Write topics, group offsets, ACLs, schemas and connector configs to a YAML/JSON file (0600).
     Backup(cmd::backup::BackupArgs),
     /// Restore a backup: missing topics, group offsets, ACLs, schemas, connectors.
@@ -93,6 +96,7 @@ fn main() -> std::process::ExitCode {
             Command::Acls(c) => cmd::acls::run(c).await,
             Command::Connect(c) => cmd::connect::run(c).await,
             Command::Schemas(c) => cmd::schemas::run(c).await,
+            Command::Fault(c) => cmd::fault::run(c).await,
             Command::Backup(c) => cmd::backup::run_backup(c).await,
             Command::Restore(c) => cmd::backup::run_restore(c).await,
             Command::Ui(a) => cmd::ui::run(a).await,

@@ -21,9 +21,10 @@ mod console;
 mod jvm;
 mod logs;
 mod plan;
-mod process;
+pub(crate) mod process;
 mod redis;
 mod registry;
+mod resources;
 mod services;
 mod start;
 mod state;
@@ -195,6 +196,52 @@ impl LocalProvider {
     }
 }
 
+/// A node of a local cluster as faults see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NodeHandle {
+    /// Its JVM, when it runs.
+    pub pid: Option<u32>,
+    /// Its listener ports.
+    pub ports: crate::fault::NodePorts,
+}
+
+impl LocalProvider {
+    /// The node ids of the cluster stored in the data directory.
+    pub(crate) fn node_ids(&self) -> Result<Vec<u16>> {
+        Ok(self.known_nodes(self.load_state()?.as_ref()))
+    }
+
+    /// Node `id` of the stored cluster: its process and ports.
+    pub(crate) fn node_handle(&self, id: u16) -> Result<NodeHandle> {
+        let stored = self
+            .load_state()?
+            .ok_or_else(|| crate::ClusterError::NotRunning {
+                operation: "a fault",
+                state: crate::ClusterState::NotCreated,
+            })?;
+        if id == 0 || id > stored.broker_count {
+            return Err(crate::ClusterError::UnknownMember {
+                name: format!("node {id}"),
+                known: format!(
+                    "nodes 1..={} (broker ids as in `status`)",
+                    stored.broker_count
+                ),
+            });
+        }
+        let pid = match self.check(StackMember::Node(id)) {
+            PidCheck::Alive(pid) => Some(pid),
+            _ => None,
+        };
+        Ok(NodeHandle {
+            pid,
+            ports: crate::fault::NodePorts {
+                kafka: stored.kafka_port(id),
+                controller: stored.controller_port(id),
+            },
+        })
+    }
+}
+
 impl ClusterProvider for LocalProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Local
@@ -239,8 +286,10 @@ impl ClusterProvider for LocalProvider {
 
     async fn stop(&self, options: &StopOptions, progress: &dyn Progress) -> Result<StopReport> {
         let stored = self.load_state().ok().flatten();
+        // A paused node ignores SIGTERM and an isolated one cannot leave the
+        // quorum: undo every fault first.
+        let mut notes = crate::fault::release(self);
         let stopped = self.stop_all(stored.as_ref(), options, progress).await?;
-        let mut notes = Vec::new();
         if options.remove_containers {
             notes.push("the local provider runs no containers, so none were removed".into());
         }

@@ -315,6 +315,7 @@ impl LocalProvider {
     ) -> Result<StartReport> {
         let t0 = Instant::now();
         let deadline = t0 + options.ready_timeout;
+        self.check_resources(config, options, progress)?;
         let (java, kafka, registry_dist) = Self::prerequisites(config, options, progress)?;
         if cancel.is_cancelled() {
             return Err(ClusterError::interrupted());

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod config;
 pub mod connect;
 pub mod docker;
+pub mod fault;
 pub mod groups;
 pub mod registry_proxy;
 pub mod schemas;

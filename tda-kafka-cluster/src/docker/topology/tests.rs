@@ -1,0 +1,238 @@
+//! Unit tests of the topology builder.
+
+use super::*;
+
+fn seed() -> Topology {
+    build(&ClusterConfig::default(), &StackOptions::default())
+}
+
+#[test]
+fn local_topology_has_the_seed_names_and_ports() {
+    let t = seed();
+    assert_eq!(t.network, "tda-kafka-network");
+    let names = t.container_names();
+    for n in [
+        "tda_kafka_1",
+        "tda_kafka_2",
+        "tda_kafka_3",
+        "tda_schema_registry",
+        "tda_kafka_connect",
+        "tda_redis",
+        "tda_kafka_ui",
+    ] {
+        assert!(names.contains(&n.to_string()), "{n} missing in {names:?}");
+    }
+    // No local image for ksqlDB: skipped, with the reason.
+    assert!(t.service("ksqldb").is_none());
+    assert_eq!(t.skipped.len(), 1, "{:?}", t.skipped);
+    let k1 = t.service("kafka-1").unwrap();
+    let host_ports: Vec<u16> = k1.ports.iter().map(|p| p.host_port).collect();
+    assert_eq!(host_ports, vec![19092, 9101]);
+    assert!(k1.ports.iter().all(|p| p.host_ip == "127.0.0.1"));
+    assert_eq!(
+        k1.environment["KAFKA_ADVERTISED_LISTENERS"],
+        "INTERNAL://kafka-1:9092,EXTERNAL://127.0.0.1:19092"
+    );
+    assert_eq!(
+        k1.environment["KAFKA_CONTROLLER_QUORUM_VOTERS"],
+        "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"
+    );
+    assert_eq!(k1.environment["KAFKA_HEAP_OPTS"], "-Xmx512m -Xms512m");
+    assert_eq!(
+        t.internal_bootstrap_servers,
+        "kafka-1:9092,kafka-2:9092,kafka-3:9092"
+    );
+    // The registry at the seed's root URL, its H2 database on a volume.
+    assert_eq!(t.registry_url().as_deref(), Some("http://127.0.0.1:8081"));
+    let reg = t.service("schema-registry").unwrap();
+    assert_eq!(reg.image, super::super::images::local::SCHEMA_REGISTRY);
+    assert_eq!(reg.volumes[0].volume, "tda_schema_registry_data");
+    assert!(t.volumes.contains(&"tda_schema_registry_data".to_string()));
+    assert_eq!(reg.environment["QUARKUS_HTTP_HOST"], "127.0.0.1");
+    // Connect: FileStream plugins on its plugin path, the profile's RF,
+    // the configuration's group.
+    let connect = t.service("kafka-connect").unwrap();
+    assert_eq!(
+        connect.environment["CONNECT_PLUGIN_PATH"],
+        "/opt/kafka/plugins"
+    );
+    assert_eq!(connect.environment["CONNECT_GROUP_ID"], "tda-connect");
+    assert_eq!(
+        connect.environment["CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR"],
+        "3"
+    );
+    // The console: in-network names, published on loopback only.
+    let ui = t.service("kafka-ui").unwrap();
+    assert_eq!(ui.image, super::super::images::local::CONSOLE);
+    assert_eq!(
+        ui.command,
+        [
+            "--listen=0.0.0.0:8080",
+            "--published=127.0.0.1:8080",
+            "--bootstrap=kafka-1:9092,kafka-2:9092,kafka-3:9092",
+            "--connect=http://kafka-connect:8083",
+            "--registry=http://schema-registry:8081",
+        ]
+    );
+    assert_eq!(ui.ports[0].host_ip, "127.0.0.1");
+    assert_eq!(ui.ports[0].host_port, 8080);
+    assert!(ui.environment.is_empty());
+}
+
+#[test]
+fn connect_replication_is_fitted_to_one_broker() {
+    let c = ClusterConfig {
+        broker_count: 1,
+        ..ClusterConfig::default()
+    };
+    let t = build(&c, &StackOptions::default());
+    let connect = t.service("kafka-connect").unwrap();
+    assert_eq!(
+        connect.environment["CONNECT_STATUS_STORAGE_REPLICATION_FACTOR"],
+        "1"
+    );
+}
+
+#[test]
+fn brokers_profile_has_no_service_container() {
+    let opts = StackOptions {
+        services: Services::profile("brokers").unwrap(),
+        ..StackOptions::default()
+    };
+    let t = build(&ClusterConfig::default(), &opts);
+    assert!(t.services.iter().all(|s| matches!(s.role, Role::Broker(_))));
+    assert!(t.skipped.is_empty());
+    let core = StackOptions {
+        services: Services::profile("core").unwrap(),
+        ..StackOptions::default()
+    };
+    let keys: Vec<String> = build(&ClusterConfig::default(), &core)
+        .services
+        .iter()
+        .map(|s| s.key.clone())
+        .collect();
+    assert_eq!(keys, ["kafka-1", "kafka-2", "kafka-3", "schema-registry"]);
+}
+
+#[test]
+fn confluent_set_runs_zookeeper_and_every_service() {
+    let opts = StackOptions {
+        image_set: ImageSet::Confluent,
+        ..StackOptions::default()
+    };
+    let t = build(&ClusterConfig::default(), &opts);
+    assert!(t.skipped.is_empty());
+    for key in ["zookeeper-1", "zookeeper-3", "kafka-ui", "ksqldb"] {
+        assert!(t.service(key).is_some(), "{key}");
+    }
+    let k2 = t.service("kafka-2").unwrap();
+    assert_eq!(k2.environment["KAFKA_BROKER_ID"], "2");
+    assert!(!k2.environment.contains_key("KAFKA_PROCESS_ROLES"));
+    assert_eq!(
+        k2.environment["KAFKA_ZOOKEEPER_CONNECT"],
+        "zookeeper-1:2181,zookeeper-2:2181,zookeeper-3:2181"
+    );
+    assert_eq!(k2.depends_on.len(), 3);
+}
+
+#[test]
+fn env_names_follow_the_image_convention() {
+    assert_eq!(property_env_name("KAFKA_", "log.dirs"), "KAFKA_LOG_DIRS");
+    assert_eq!(property_env_name("KAFKA_", "a_b.c-d"), "KAFKA_A__B_C___D");
+}
+
+#[test]
+fn cluster_id_is_stable_22_chars_and_per_stack() {
+    let a = StackOptions::default().cluster_id();
+    assert_eq!(a.len(), 22);
+    assert_eq!(a, StackOptions::default().cluster_id());
+    let b = StackOptions {
+        name: "other".into(),
+        ..StackOptions::default()
+    }
+    .cluster_id();
+    assert_ne!(a, b);
+}
+
+#[test]
+fn profiles_select_services() {
+    let core = Services::profile("core").unwrap();
+    assert!(core.schema_registry && !core.connect && !core.redis);
+    let mut s = Services::all();
+    assert!(s.disable("ksqldb"));
+    assert!(!s.ksqldb);
+    assert!(!s.disable("nope"));
+}
+
+fn ssl(password: &str) -> ClusterConfig {
+    let mut c = ClusterConfig::default();
+    c.security.protocol = tda_kafka_config::SecurityProtocol::Ssl;
+    c.security.ssl_keystore_location = Some("/certs/k.jks".into());
+    c.security.ssl_keystore_password = Some(SecretString::new(password));
+    c.security.ssl_key_password = Some(SecretString::new(password));
+    c.security.ssl_truststore_location = Some("/certs/t.jks".into());
+    c.security.ssl_truststore_password = Some(SecretString::new(password));
+    c
+}
+
+#[test]
+fn broker_secrets_are_files_never_environment() {
+    let sentinel = "Sentinel-Pa55-topology";
+    for set in ImageSet::ALL {
+        let opts = StackOptions {
+            image_set: set,
+            ..StackOptions::default()
+        };
+        let t = build(&ssl(sentinel), &opts);
+        for shown in [
+            format!("{t:?}"),
+            format!("{t:#?}"),
+            serde_json::to_string(&t).unwrap(),
+        ] {
+            assert!(!shown.contains(sentinel), "{set}: {shown}");
+        }
+        for s in &t.services {
+            assert!(
+                s.environment.values().all(|v| !v.contains(sentinel)),
+                "{set} {}",
+                s.key
+            );
+        }
+        let k1 = t.service("kafka-1").unwrap();
+        assert_eq!(
+            k1.environment["KAFKA_SSL_KEYSTORE_LOCATION"],
+            "/certs/k.jks"
+        );
+        let [file] = k1.secret_files.as_slice() else {
+            panic!("{set}: one secret file expected: {:?}", k1.secret_files);
+        };
+        assert_eq!(file.host_file, "kafka-1/server-secrets.properties");
+        assert_eq!(
+            file.target_path,
+            "/run/secrets/tda-kafka/server-secrets.properties"
+        );
+        assert!(file
+            .host_path("tda")
+            .ends_with("docker/tda/secrets/kafka-1/server-secrets.properties"));
+        assert!(file
+            .contents
+            .expose()
+            .contains(&format!("ssl.keystore.password={sentinel}\n")));
+        let reference = k1.environment.get("KAFKA_SSL_KEYSTORE_PASSWORD");
+        match set {
+            ImageSet::Local => {
+                assert_eq!(reference, None);
+                assert_eq!(
+                    k1.environment[SECRET_PROPERTIES_ENV],
+                    file.target_path
+                );
+            }
+            _ => assert_eq!(
+                reference.map(String::as_str),
+                Some("${file:/run/secrets/tda-kafka/server-secrets.properties:ssl.keystore.password}")
+            ),
+        }
+    }
+    // No secrets, no file.
+    assert!(seed().services.iter().all(|s| s.secret_files.is_empty()));
+}

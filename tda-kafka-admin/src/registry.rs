@@ -344,23 +344,40 @@ impl RegistryClient {
     /// requires). Returns the versions deleted.
     pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i32>> {
         let path = format!("/subjects/{}", seg(subject));
-        let soft = match self.rest.call(Method::DELETE, &path, None).await {
-            Ok(v) => serde_json::from_value(v).unwrap_or_default(),
+        let (soft, existed) = match self.rest.call(Method::DELETE, &path, None).await {
+            Ok(v) => (serde_json::from_value(v).unwrap_or_default(), true),
             // Already soft-deleted: the permanent delete still applies.
-            Err(e) if permanent && e.is_not_found() => Vec::new(),
+            Err(e) if permanent && e.is_not_found() => (Vec::new(), false),
             Err(e) => return Err(e),
         };
         if !permanent {
             return Ok(soft);
         }
-        let hard: Vec<i32> = self
-            .rest
-            .call(Method::DELETE, &format!("{path}?permanent=true"), None)
-            .await
-            .map(|v| serde_json::from_value(v).unwrap_or_default())?;
+        let hard_path = format!("{path}?permanent=true");
+        // Apicurio under concurrent writes can answer 404 to the permanent
+        // delete of a subject it has just soft-deleted (the subject is still
+        // there); a few short retries see it through.
+        let mut attempts = if existed {
+            PERMANENT_DELETE_ATTEMPTS
+        } else {
+            1
+        };
+        let hard: Vec<i32> = loop {
+            attempts -= 1;
+            match self.rest.call(Method::DELETE, &hard_path, None).await {
+                Ok(v) => break serde_json::from_value(v).unwrap_or_default(),
+                Err(e) if e.is_not_found() && attempts > 0 => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         Ok(if hard.is_empty() { soft } else { hard })
     }
 }
+
+/// How often a permanent delete is tried after a successful soft delete.
+const PERMANENT_DELETE_ATTEMPTS: u32 = 5;
 
 fn new_subject() -> CompatCheck {
     CompatCheck {

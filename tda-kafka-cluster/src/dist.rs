@@ -24,6 +24,24 @@ pub const KAFKA_VERSION: &str = kafka_version!();
 /// The pinned Apicurio Registry version: the newest line that runs on Java 17
 /// (3.3.x needs Java 21).
 pub const REGISTRY_VERSION: &str = "3.0.9";
+/// Apicurio settings every registry of ours runs with, as (property, value):
+/// the Confluent API lists every subject (Apicurio's default,
+/// `apicurio.ccompat.max-subjects=1000`, cuts `GET /subjects` off silently).
+pub const REGISTRY_SETTINGS: &[(&str, &str)] = &[("apicurio.ccompat.max-subjects", "1000000")];
+
+/// [`REGISTRY_SETTINGS`] as JVM system properties (`-Dkey=value`).
+pub fn registry_properties() -> impl Iterator<Item = String> {
+    REGISTRY_SETTINGS.iter().map(|(k, v)| format!("-D{k}={v}"))
+}
+
+/// [`REGISTRY_SETTINGS`] as the environment variables Quarkus reads for them
+/// (upper case, `.` and `-` as `_`).
+pub fn registry_env() -> impl Iterator<Item = (String, String)> {
+    REGISTRY_SETTINGS.iter().map(|(k, v)| {
+        let name = k.to_ascii_uppercase().replace(['.', '-'], "_");
+        (name, (*v).to_owned())
+    })
+}
 /// The connect-file (FileStream connectors) version loaded as a plugin by
 /// the Connect worker: Maven Central here serves 4.3.1, not 4.4.0.
 pub const CONNECT_FILE_VERSION: &str = "4.3.1";

@@ -14,7 +14,7 @@ use tda_kafka_config::ClusterConfig;
 use super::process;
 use super::services::Spawned;
 use super::{Launched, LocalProvider, REGISTRY_API};
-use crate::dist::{Java, RegistryDist};
+use crate::dist::{registry_properties, Java, RegistryDist};
 use crate::{ClusterError, Result, ServiceAddress, ServiceKind, StackMember};
 
 /// Heap of the registry JVM.
@@ -33,6 +33,7 @@ impl LocalProvider {
         let dir = self.registry_dir();
         let mut args = vec![REGISTRY_HEAP.to_string()];
         args.extend(tuning);
+        args.extend(registry_properties());
         args.extend([
             self.marker(StackMember::Service(ServiceKind::SchemaRegistry)),
             format!("-Dquarkus.http.port={port}"),

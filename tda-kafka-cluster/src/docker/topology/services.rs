@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{env, health, Cx, Parts, PortSpec, Role, ServiceSpec, VolumeMount};
+use crate::dist::registry_env;
 use crate::docker::images::{ImageSet, APICURIO_INTERNAL_PORT, PLUGIN_DIR, REGISTRY_DATA_DIR};
 
 /// Adds the selected companion services, which depend on `broker_keys`.
@@ -38,7 +39,7 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
     if let Some(image) = &registry_image {
         let key = "schema-registry".to_string();
         let mut volumes = Vec::new();
-        let (environment, check) = match cx.set {
+        let (mut environment, check) = match cx.set {
             ImageSet::Confluent => (
                 env(&[
                     ("SCHEMA_REGISTRY_HOST_NAME", key.clone()),
@@ -82,6 +83,9 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
                 "curl -fsS http://localhost:8081/apis/ccompat/v7/subjects",
             ),
         };
+        if cx.set != ImageSet::Confluent {
+            environment.extend(registry_env());
+        }
         out.services.push(ServiceSpec {
             container_name: cx.options.container_name(&key),
             key,

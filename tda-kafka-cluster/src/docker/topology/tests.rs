@@ -49,6 +49,11 @@ fn local_topology_has_the_seed_names_and_ports() {
     assert_eq!(reg.volumes[0].volume, "tda_schema_registry_data");
     assert!(t.volumes.contains(&"tda_schema_registry_data".to_string()));
     assert_eq!(reg.environment["QUARKUS_HTTP_HOST"], "127.0.0.1");
+    // Every subject is listed (Apicurio's own default stops at 1000).
+    assert_eq!(
+        reg.environment["APICURIO_CCOMPAT_MAX_SUBJECTS"],
+        crate::dist::REGISTRY_SETTINGS[0].1
+    );
     // Connect: FileStream plugins on its plugin path, the profile's RF,
     // the configuration's group.
     let connect = t.service("kafka-connect").unwrap();

@@ -73,6 +73,12 @@ pub enum SelectionReason {
         /// The image set.
         image_set: ImageSet,
     },
+    /// `auto` start in a metadata mode the image set does not run (ZooKeeper
+    /// mode with a KRaft-only set).
+    MetadataModeUnsupported {
+        /// The image set.
+        image_set: ImageSet,
+    },
     /// `auto` for an existing stack whose containers exist.
     ContainersExist {
         /// The stack name.
@@ -102,6 +108,10 @@ impl std::fmt::Display for SelectionReason {
             Self::EngineWithImages { engine, image_set } => {
                 write!(f, "auto: Docker engine {engine} with the `{image_set}` images")
             }
+            Self::MetadataModeUnsupported { image_set } => write!(
+                f,
+                "auto: ZooKeeper mode, which the `{image_set}` image set does not run"
+            ),
             Self::ContainersExist { stack } => {
                 write!(f, "auto: containers of stack `{stack}` exist")
             }
@@ -165,6 +175,17 @@ pub async fn select(
         Selection::Auto if target.data_dir.is_some() => {
             Ok(local(target, SelectionReason::DataDirGiven))
         }
+        Selection::Auto
+            if purpose == Purpose::Start
+                && config.uses_zookeeper()
+                && !target.stack.image_set.uses_zookeeper() =>
+        {
+            let image_set = target.stack.image_set;
+            Ok(local(
+                target,
+                SelectionReason::MetadataModeUnsupported { image_set },
+            ))
+        }
         Selection::Auto => {
             let engine = match docker::connect().await {
                 Ok(engine) => engine,
@@ -217,5 +238,28 @@ pub async fn select(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn auto_starts_zookeeper_mode_locally_when_the_image_set_runs_kraft_only() {
+        let mut config = ClusterConfig::default();
+        config.metadata = tda_kafka_config::MetadataMode::Zookeeper;
+        let target = StackTarget::default();
+        assert_eq!(target.stack.image_set, ImageSet::Local);
+        let chosen = select(Selection::Auto, &target, &config, Purpose::Start)
+            .await
+            .unwrap();
+        assert_eq!(chosen.kind(), ProviderKind::Local);
+        assert_eq!(
+            chosen.reason,
+            SelectionReason::MetadataModeUnsupported {
+                image_set: ImageSet::Local
+            }
+        );
     }
 }

@@ -2,7 +2,8 @@
 # The README's test command: builds the tools, starts a real 3-broker test
 # cluster and a schema registry with our own `tda-kafka start`
 # (scripts/test-cluster.env: ports 29092-29094, registry 28081), exports
-# TDA_KAFKA_TEST_BOOTSTRAP / TDA_KAFKA_TEST_REGISTRY_URL / TDA_KAFKA_TEST_CONNECT_URL, runs every test of
+# TDA_KAFKA_TEST_BOOTSTRAP / TDA_KAFKA_TEST_REGISTRY_URL / TDA_KAFKA_TEST_CONNECT_URL /
+# TDA_KAFKA_TEST_REDIS, runs every test of
 # the workspace, and stops everything again on exit (also on failure).
 set -euo pipefail
 
@@ -60,6 +61,7 @@ echo "==> starting the test cluster"
 export TDA_KAFKA_TEST_BOOTSTRAP=127.0.0.1:29092,127.0.0.1:29093,127.0.0.1:29094
 export TDA_KAFKA_TEST_REGISTRY_URL=http://127.0.0.1:28081/apis/ccompat/v7
 export TDA_KAFKA_TEST_CONNECT_URL=http://127.0.0.1:28083
+export TDA_KAFKA_TEST_REDIS=127.0.0.1:28379
 export TDA_KAFKA_TEST_DATA_DIR_ROOT="$TARGET_DIR/tda-kafka-test"
 
 echo "==> cargo test --workspace --all-targets"

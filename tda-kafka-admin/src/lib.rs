@@ -69,6 +69,7 @@ mod meta;
 mod metrics;
 mod offsets;
 mod plan;
+pub mod redis;
 mod registry;
 mod rest;
 mod restore;

@@ -182,11 +182,11 @@ pub async fn round_trip(config: &ClusterConfig) -> Result<(), String> {
 /// group joined; workers before Kafka 3.9 have no such endpoint and answer
 /// 404) and `GET /connectors`, the UI `GET /`, ksqlDB `GET /info` with 200;
 /// Redis answers `PING` with `PONG` (or, with a password and none given,
-/// `NOAUTH`: see [`redis_ping`]); ZooKeeper `ruok` with `imok`.
+/// `NOAUTH`: see [`tda_kafka_admin::redis::ping`]); ZooKeeper `ruok` with `imok`.
 /// `Ok` carries what was seen, `Err` what is wrong.
 pub async fn probe_service(kind: ServiceKind, at: &ServiceAddress) -> Result<String, String> {
     let (request, expect): (String, &str) = match kind {
-        ServiceKind::Redis => return redis_ping(at, None).await,
+        ServiceKind::Redis => return tda_kafka_admin::redis::ping(&at.host, at.port, None).await,
         ServiceKind::Zookeeper(_) => ("ruok".into(), "imok"),
         ServiceKind::SchemaRegistry => return http_ok(at, "/subjects").await,
         ServiceKind::Connect => {
@@ -207,47 +207,6 @@ pub async fn probe_service(kind: ServiceKind, at: &ServiceAddress) -> Result<Str
         Ok(format!("answered {expect}"))
     } else {
         Err(format!("answered {:?} instead of {expect}", text.trim()))
-    }
-}
-
-/// Redis answers `PING` with `PONG`, after `AUTH` when `password` is given.
-/// Without a password, a server that requires one answers `NOAUTH`: it runs
-/// and refuses strangers, which counts as answering. The password travels
-/// only on the connection, never into the result.
-pub async fn redis_ping(
-    at: &ServiceAddress,
-    password: Option<&tda_kafka_config::SecretString>,
-) -> Result<String, String> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let io = async {
-        let mut s =
-            BufReader::new(tokio::net::TcpStream::connect((at.host.as_str(), at.port)).await?);
-        let mut line = String::new();
-        if let Some(pw) = password {
-            let pw = pw.expose();
-            let auth = format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{pw}\r\n", pw.len());
-            s.get_mut().write_all(auth.as_bytes()).await?;
-            s.read_line(&mut line).await?;
-            if !line.starts_with("+OK") {
-                return Ok(Err(format!("AUTH answered {:?}", line.trim())));
-            }
-            line.clear();
-        }
-        s.get_mut().write_all(b"*1\r\n$4\r\nPING\r\n").await?;
-        s.read_line(&mut line).await?;
-        Ok::<_, std::io::Error>(Ok(line))
-    };
-    let line = tokio::time::timeout(Duration::from_secs(5), io)
-        .await
-        .map_err(|_| "no answer within 5 s".to_string())?
-        .map_err(|e| format!("{}:{}: {e}", at.host, at.port))??;
-    let line = line.trim();
-    if line == "+PONG" {
-        Ok("answered +PONG".into())
-    } else if password.is_none() && line.starts_with("-NOAUTH") {
-        Ok("answered NOAUTH (password protected)".into())
-    } else {
-        Err(format!("answered {line:?} instead of +PONG"))
     }
 }
 

@@ -39,6 +39,15 @@ pub enum ConsoleError {
         /// The option that configures it.
         flag: &'static str,
     },
+    /// A service the console checks (not over HTTP: Redis) did not answer
+    /// as it should.
+    #[error("{service}: {problem}")]
+    ServiceDown {
+        /// The service.
+        service: &'static str,
+        /// What was wrong.
+        problem: String,
+    },
     /// The request itself is wrong (a form field, a query parameter).
     #[error("invalid input: {0}")]
     Input(String),
@@ -59,7 +68,8 @@ impl ConsoleError {
             Self::Admin(e) if e.is_invalid_input() => 400,
             Self::Admin(e) if e.is_not_found() => 404,
             Self::Admin(tda_kafka_admin::AdminError::Service { .. })
-            | Self::NotConfigured { .. } => 502,
+            | Self::NotConfigured { .. }
+            | Self::ServiceDown { .. } => 502,
             _ => 500,
         }
     }
@@ -71,7 +81,7 @@ impl ConsoleError {
                 e.is_service_unreachable()
                     || matches!(e, tda_kafka_admin::AdminError::Unreachable { .. })
             }
-            Self::NotConfigured { .. } => true,
+            Self::NotConfigured { .. } | Self::ServiceDown { .. } => true,
             _ => false,
         }
     }

@@ -44,5 +44,5 @@ mod server;
 mod svg;
 
 pub use error::{ConsoleError, Result};
-pub use options::{Auth, ConsoleOptions, DEFAULT_PORT};
+pub use options::{Auth, ConsoleOptions, RedisTarget, DEFAULT_PORT};
 pub use server::{serve, Console};

@@ -56,6 +56,19 @@ pub struct ConsoleOptions {
     /// Client addresses (`host:port`) of the ZooKeeper ensemble, in node
     /// order, when the cluster runs in ZooKeeper mode (shown on the overview).
     pub zookeeper: Vec<String>,
+    /// The stack's Redis (shown on the overview), with its password if any.
+    pub redis: Option<RedisTarget>,
+}
+
+/// A Redis server the overview pings.
+#[derive(Debug, Clone)]
+pub struct RedisTarget {
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Sent with `AUTH` before `PING`; never shown.
+    pub password: Option<SecretString>,
 }
 
 impl ConsoleOptions {
@@ -73,7 +86,23 @@ impl ConsoleOptions {
             lag_sample_interval: Duration::from_secs(15),
             lag_samples: 240,
             zookeeper: Vec::new(),
+            redis: None,
         }
+    }
+
+    /// Sets the stack's Redis and its password.
+    pub fn with_redis(
+        mut self,
+        host: impl Into<String>,
+        port: u16,
+        password: Option<SecretString>,
+    ) -> Self {
+        self.redis = Some(RedisTarget {
+            host: host.into(),
+            port,
+            password,
+        });
+        self
     }
 
     /// Sets the ZooKeeper ensemble's client addresses (`host:port`, node 1 first).

@@ -322,6 +322,44 @@ async fn connectors_page_shows_a_missing_connect_clearly() {
     down.stop().await;
 }
 
+#[tokio::test]
+async fn overview_pings_the_stacks_redis() {
+    let addr = std::env::var("TDA_KAFKA_TEST_REDIS").unwrap_or_else(|_| {
+        panic!("TDA_KAFKA_TEST_REDIS is not set: run the tests through scripts/test.sh")
+    });
+    let (host, port) = addr.rsplit_once(':').expect("HOST:PORT");
+    let port: u16 = port.parse().expect("port");
+    // The Redis row of the overview's services table.
+    let redis_row = |body: String| {
+        let row = after(after(&body, "id=\"services\""), ">Redis<");
+        row[..row.find("</tr>").expect("end of row")].to_owned()
+    };
+    let c = start(options().with_redis(host, port, None)).await;
+    let row = redis_row(get_ok(&c, "/").await);
+    assert!(
+        row.contains(&addr) && row.contains("answered +PONG"),
+        "{row}"
+    );
+    c.stop().await;
+    // A wrong password is a problem shown on the row, never the password.
+    let secret = "not-the-redis-password";
+    let wrong = Some(SecretString::new(secret));
+    let c = start(options().with_redis(host, port, wrong)).await;
+    let body = get_ok(&c, "/").await;
+    assert!(!body.contains(secret));
+    let row = redis_row(body);
+    assert!(
+        row.contains("down") && row.contains("AUTH answered"),
+        "{row}"
+    );
+    c.stop().await;
+    // Nothing listens there: down, the page still 200.
+    let c = start(options().with_redis("127.0.0.1", 23998, None)).await;
+    let row = redis_row(get_ok(&c, "/").await);
+    assert!(row.contains("down"), "{row}");
+    c.stop().await;
+}
+
 /// The test stack's Kafka Connect worker; panics when unset.
 fn connect_url() -> String {
     std::env::var("TDA_KAFKA_TEST_CONNECT_URL").unwrap_or_else(|_| {

@@ -7,7 +7,7 @@ use tda_kafka_config::ClusterConfig;
 use super::start::check_launched;
 use super::Launched;
 use crate::poll::{Attempt, Wait};
-use crate::ready::{probe_service, redis_ping};
+use crate::ready::probe_service;
 use crate::{ClusterError, ProgressEvent, Result, ServiceAddress, ServiceKind, Step};
 
 /// A service process this start launched, not yet known to be ready.
@@ -32,7 +32,10 @@ pub(super) fn start_step(kind: ServiceKind) -> Step {
 /// One check of `s`: `Ok` with what was seen, `Err` with what is missing.
 async fn check(config: &ClusterConfig, s: &Spawned) -> Result<String, String> {
     match s.kind {
-        ServiceKind::Redis => redis_ping(&s.at, config.services.redis_password.as_ref()).await,
+        ServiceKind::Redis => {
+            let password = config.services.redis_password.as_ref();
+            tda_kafka_admin::redis::ping(&s.at.host, s.at.port, password).await
+        }
         kind => probe_service(kind, &s.at).await,
     }
 }

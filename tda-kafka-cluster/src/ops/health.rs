@@ -113,7 +113,7 @@ pub async fn health<P: ClusterProvider>(
         for s in &status.services {
             let checked = if s.state.is_alive() && s.kind == ServiceKind::Redis {
                 let password = config.services.redis_password.as_ref();
-                crate::ready::redis_ping(&s.address, password).await
+                tda_kafka_admin::redis::ping(&s.address.host, s.address.port, password).await
             } else if s.state.is_alive() {
                 crate::ready::probe_service(s.kind, &s.address).await
             } else {

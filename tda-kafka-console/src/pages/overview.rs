@@ -8,6 +8,7 @@ use maud::{html, Markup};
 use tda_kafka_admin::zookeeper::{ensemble_state, EnsembleState};
 
 use crate::layout::{enc, fmt_bytes, notice, page};
+use crate::options::RedisTarget;
 use crate::pages::Page;
 use crate::server::AppState;
 use crate::ConsoleError;
@@ -52,11 +53,25 @@ fn ensemble_table(e: &EnsembleState) -> Markup {
     }
 }
 
+/// Redis answers `PING` (after `AUTH` with its password).
+async fn redis_state(target: Option<&RedisTarget>) -> crate::Result<String> {
+    let target = target.ok_or(ConsoleError::NotConfigured {
+        service: "Redis",
+        flag: "--redis HOST:PORT",
+    })?;
+    tda_kafka_admin::redis::ping(&target.host, target.port, target.password.as_ref())
+        .await
+        .map_err(|problem| ConsoleError::ServiceDown {
+            service: "Redis",
+            problem,
+        })
+}
+
 /// The overview page (also used by the benchmark through `GET /`).
 async fn render(state: &AppState) -> Page {
     let admin = state.admin().await?;
     let zookeeper: Vec<(u16, String)> = (1..).zip(state.opts.zookeeper.iter().cloned()).collect();
-    let (health, metrics, groups, registry, connect, ensemble) = tokio::join!(
+    let (health, metrics, groups, registry, connect, ensemble, redis) = tokio::join!(
         admin.health(),
         admin.metrics(None),
         admin.list_groups(),
@@ -68,8 +83,14 @@ async fn render(state: &AppState) -> Page {
                 false => Some(ensemble_state(&zookeeper).await),
             }
         },
+        redis_state(state.opts.redis.as_ref()),
     );
     let health = health?;
+    let redis_address = state
+        .opts
+        .redis
+        .as_ref()
+        .map(|r| format!("{}:{}", r.host, r.port));
     let registry = registry.map(|v| format!("{} subjects", v.len()));
     let connect = connect.map(|v| format!("version {}", v.version));
     let mut problems = health.problems();
@@ -132,6 +153,7 @@ async fn render(state: &AppState) -> Page {
             tr { td { "Kafka" } td { code { (admin.bootstrap()) } } td { span.badge.ok { "up" } } }
             (service_row("Schema registry", state.opts.registry_url.as_deref(), &registry))
             (service_row("Kafka Connect", state.opts.connect_url.as_deref(), &connect))
+            (service_row("Redis", redis_address.as_deref(), &redis))
         }
         h2 { "Topics" }
         @match &metrics {

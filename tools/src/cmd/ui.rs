@@ -26,6 +26,13 @@ pub struct UiArgs {
     /// Kafka Connect REST URL (default: `http://HOST:TDA_CONNECT_PORT`).
     #[arg(long)]
     pub connect: Option<String>,
+    /// The stack's Redis `host:port`, pinged on the overview (default
+    /// `HOST:TDA_REDIS_PORT`, with the configuration's `TDA_REDIS_PASSWORD`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub redis: Option<String>,
+    /// Do not show Redis on the overview.
+    #[arg(long, conflicts_with = "redis")]
+    pub no_redis: bool,
     /// ZooKeeper client addresses `host:port[,...]` (node 1 first) whose
     /// ensemble the overview shows (default: the configuration's ensemble in
     /// ZooKeeper mode, none in KRaft mode).
@@ -97,6 +104,18 @@ pub async fn run(a: UiArgs) -> anyhow::Result<()> {
         (true, false) => Vec::new(),
     };
     opts = opts.with_zookeeper(zookeeper);
+    if !a.no_redis {
+        let (host, port) = match &a.redis {
+            Some(addr) => addr
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+                .with_context(|| {
+                    format!("--redis {addr:?}: give HOST:PORT, e.g. 127.0.0.1:6379")
+                })?,
+            None => (cfg.network.host.clone(), cfg.network.redis_port),
+        };
+        opts = opts.with_redis(host, port, cfg.services.redis_password.clone());
+    }
     if let Some(published) = a.published {
         opts = opts.with_published(published);
     }

@@ -290,6 +290,7 @@ fn console(cx: &Cx<'_>, registry: bool, published: &PortSpec) -> ServiceSpec {
         format!("--published={}:{}", published.host_ip, published.host_port),
         format!("--bootstrap={}", cx.internal_bootstrap),
         "--connect=http://kafka-connect:8083".into(),
+        "--redis=redis:6379".into(),
     ];
     command.push(if registry {
         "--registry=http://schema-registry:8081".into()

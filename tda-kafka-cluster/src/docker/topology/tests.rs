@@ -76,6 +76,7 @@ fn local_topology_has_the_seed_names_and_ports() {
             "--published=127.0.0.1:8080",
             "--bootstrap=kafka-1:9092,kafka-2:9092,kafka-3:9092",
             "--connect=http://kafka-connect:8083",
+            "--redis=redis:6379",
             "--registry=http://schema-registry:8081",
         ]
     );

@@ -247,8 +247,10 @@ mod tests {
 
     #[tokio::test]
     async fn auto_starts_zookeeper_mode_locally_when_the_image_set_runs_kraft_only() {
-        let mut config = ClusterConfig::default();
-        config.metadata = tda_kafka_config::MetadataMode::Zookeeper;
+        let config = ClusterConfig {
+            metadata: tda_kafka_config::MetadataMode::Zookeeper,
+            ..Default::default()
+        };
         let target = StackTarget::default();
         assert_eq!(target.stack.image_set, ImageSet::Local);
         let chosen = select(Selection::Auto, &target, &config, Purpose::Start)

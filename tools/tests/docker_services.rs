@@ -13,10 +13,14 @@
 //! one broker, host ports 33080-33379) for this test binary; the steps run in
 //! order in one test.
 
+use std::io::BufReader;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod redis_support;
+use redis_support::redis;
 
 const STACK: &str = "tda-dk";
 const PORTS: [u16; 6] = [33092, 33081, 33080, 33083, 33379, 33101];
@@ -25,6 +29,9 @@ const REGISTRY: &str = "http://127.0.0.1:33081";
 const CONNECT: &str = "http://127.0.0.1:33083";
 const CONSOLE: &str = "http://127.0.0.1:33080";
 const GROUP: &str = "tda-dk-connect";
+/// The profile's Redis password: it reaches the container only as a mounted
+/// 0600 file.
+const REDIS_PASSWORD: &str = "Dk-Redis-Sentinel-7";
 
 fn env_text() -> String {
     format!(
@@ -41,6 +48,7 @@ TDA_KAFKA_UI_PORT=33080
 TDA_CONNECT_PORT=33083
 TDA_CONNECT_GROUP_ID={GROUP}
 TDA_REDIS_PORT=33379
+TDA_REDIS_PASSWORD={REDIS_PASSWORD}
 "
     )
 }
@@ -272,6 +280,36 @@ async fn services_of_the_docker_local_image_set() {
     let h = f.json(&["health", "-o", "json"]);
     assert_eq!(h["healthy"], true, "{h}");
     assert_eq!(h["services"].as_array().unwrap().len(), 4, "{h}");
+    // Redis requires the profile's password, which no container's
+    // configuration shows (it is in a mounted 0600 file).
+    let mut conn = BufReader::new(TcpStream::connect(("127.0.0.1", 33379)).unwrap());
+    assert!(redis(&mut conn, &["PING"]).starts_with("-NOAUTH"));
+    assert_eq!(redis(&mut conn, &["AUTH", REDIS_PASSWORD]), "+OK");
+    assert_eq!(redis(&mut conn, &["PING"]), "+PONG");
+    let inspect = docker(&[
+        "inspect",
+        &format!("{STACK}_redis"),
+        &format!("{STACK}_kafka_ui"),
+    ]);
+    assert!(
+        !inspect.contains(REDIS_PASSWORD),
+        "password in docker inspect"
+    );
+    assert!(inspect.contains("/run/secrets/tda-kafka/redis-secrets.conf"));
+    // The console container has no password: it sees a protected Redis.
+    let overview = http
+        .get(CONSOLE)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        overview.contains("NOAUTH (password protected)"),
+        "{overview}"
+    );
+    assert!(!overview.contains(REDIS_PASSWORD));
     // The console is published on loopback only.
     let published = docker(&["port", &format!("{STACK}_kafka_ui"), "8080"]);
     assert_eq!(published.trim(), "127.0.0.1:33080", "{published}");

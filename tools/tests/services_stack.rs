@@ -10,12 +10,15 @@
 //!
 //! One stack for this test binary; the steps run in order in one test.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufReader;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod redis_support;
+use redis_support::redis;
 
 const PORTS: [u16; 7] = [21092, 21192, 21081, 21082, 21080, 21083, 21379];
 const BOOTSTRAP: &str = "127.0.0.1:21092";
@@ -173,27 +176,6 @@ fn python(script: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// One RESP command as an array of bulk strings; returns the first reply line.
-fn redis(conn: &mut BufReader<TcpStream>, args: &[&str]) -> String {
-    let mut cmd = format!("*{}\r\n", args.len());
-    for a in args {
-        cmd.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    conn.get_mut().write_all(cmd.as_bytes()).unwrap();
-    let mut line = String::new();
-    conn.read_line(&mut line).unwrap();
-    if let Some(len) = line
-        .strip_prefix('$')
-        .and_then(|n| n.trim().parse::<usize>().ok())
-    {
-        let mut value = String::new();
-        conn.read_line(&mut value).unwrap();
-        assert_eq!(value.trim_end().len(), len);
-        return value.trim_end().to_string();
-    }
-    line.trim_end().to_string()
 }
 
 /// Polls `f` until it returns `Some`, at most `bound`.

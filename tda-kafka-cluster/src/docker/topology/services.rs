@@ -4,9 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use super::{env, health, Cx, Parts, PortSpec, Role, ServiceSpec, VolumeMount};
+use tda_kafka_config::SecretString;
+
+use super::{
+    env, health, Cx, Parts, PortSpec, Role, SecretFile, ServiceSpec, VolumeMount, SECRETS_MOUNT_DIR,
+};
 use crate::dist::registry_env;
 use crate::docker::images::{ImageSet, APICURIO_INTERNAL_PORT, PLUGIN_DIR, REGISTRY_DATA_DIR};
+
+/// The file name of Redis's secret configuration (`requirepass`), in
+/// [`SECRETS_MOUNT_DIR`] and in the service's host directory.
+const REDIS_SECRETS_FILE: &str = "redis-secrets.conf";
 
 /// Adds the selected companion services, which depend on `broker_keys`.
 pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
@@ -232,6 +240,21 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
         let key = "redis".to_string();
         let data = cx.vol(&key, "data");
         out.volumes.push(data.clone());
+        // A password reaches Redis only in a mounted 0600 config file
+        // (`requirepass`), given as redis-server's first argument.
+        let (config_file, secret_files) = match &cx.config.services.redis_password {
+            Some(pw) => {
+                let target = format!("{SECRETS_MOUNT_DIR}/{REDIS_SECRETS_FILE}");
+                let file = SecretFile {
+                    host_file: format!("{key}/{REDIS_SECRETS_FILE}"),
+                    target_path: target.clone(),
+                    contents: SecretString::new(format!("requirepass {}\n", pw.expose())),
+                };
+                (vec![target], vec![file])
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let options = ["--appendonly", "yes", "--dir", "/data"].map(String::from);
         out.services.push(ServiceSpec {
             container_name: cx.options.container_name(&key),
             key,
@@ -239,14 +262,15 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
             image: image.clone(),
             command: match cx.set {
                 // The local image's entrypoint is redis-server itself.
-                ImageSet::Local => ["--bind", "0.0.0.0", "--protected-mode", "no"]
+                ImageSet::Local => config_file
                     .into_iter()
-                    .chain(["--appendonly", "yes", "--dir", "/data"])
-                    .map(String::from)
+                    .chain(["--bind", "0.0.0.0", "--protected-mode", "no"].map(String::from))
+                    .chain(options)
                     .collect(),
-                _ => ["redis-server", "--appendonly", "yes", "--dir", "/data"]
-                    .map(String::from)
-                    .to_vec(),
+                _ => std::iter::once("redis-server".to_string())
+                    .chain(config_file)
+                    .chain(options)
+                    .collect(),
             },
             environment: BTreeMap::new(),
             ports: vec![cx.port(cx.config.network.redis_port, 6379)],
@@ -256,7 +280,7 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
             }],
             healthcheck: health(&["CMD", "redis-cli", "ping"], 5, 10, 5),
             depends_on: Vec::new(),
-            secret_files: Vec::new(),
+            secret_files,
         });
     }
 }

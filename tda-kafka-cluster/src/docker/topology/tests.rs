@@ -242,3 +242,36 @@ fn broker_secrets_are_files_never_environment() {
     // No secrets, no file.
     assert!(seed().services.iter().all(|s| s.secret_files.is_empty()));
 }
+
+#[test]
+fn a_redis_password_is_a_mounted_config_file_never_an_argument() {
+    let sentinel = "Sentinel-Redis-Pa55";
+    let mut config = ClusterConfig::default();
+    config.services.redis_password = Some(SecretString::new(sentinel));
+    for set in ImageSet::ALL {
+        let opts = StackOptions {
+            image_set: set,
+            ..StackOptions::default()
+        };
+        let t = build(&config, &opts);
+        let Some(redis) = t.service("redis") else {
+            continue;
+        };
+        let shown = serde_json::to_string(&t).unwrap() + &format!("{t:?}");
+        assert!(!shown.contains(sentinel), "{set}: {shown}");
+        let [file] = redis.secret_files.as_slice() else {
+            panic!("{set}: one secret file expected: {:?}", redis.secret_files);
+        };
+        assert_eq!(file.contents.expose(), format!("requirepass {sentinel}\n"));
+        // The config file is redis-server's first argument.
+        let first = match set {
+            ImageSet::Local => &redis.command[0],
+            _ => &redis.command[1],
+        };
+        assert_eq!(first, &file.target_path, "{set}: {:?}", redis.command);
+    }
+    let plain = seed();
+    let redis = plain.service("redis").unwrap();
+    assert!(redis.secret_files.is_empty());
+    assert_eq!(redis.command[0], "--bind");
+}

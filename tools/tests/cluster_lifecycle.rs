@@ -502,7 +502,35 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     // 7. stop --backup, then the seed's RECOVERY_MODE=true start on wiped data
     //    (--clean): the data is gone, the five topics are recreated, and the
     //    backup brings back the topic the architecture does not know.
-    f.ok(&["start", "--env-file", &env, "--no-registry", "--no-topics"]);
+    //    The registry runs too: the backup carries its schemas.
+    let only_registry = "kafka-connect,redis,kafka-ui";
+    f.ok(&[
+        "start",
+        "--env-file",
+        &env,
+        "--no-topics",
+        "--without",
+        only_registry,
+    ]);
+    let schema = f.data.with_file_name("probe.avsc");
+    std::fs::write(
+        &schema,
+        r#"{"type":"record","name":"Probe","fields":[{"name":"n","type":"int"}]}"#,
+    )
+    .unwrap();
+    let registry = ["--registry", "http://127.0.0.1:27081"];
+    let subject = "tda_recovery_probe-value";
+    let register = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
+        .args(["schemas", "register", subject, schema.to_str().unwrap()])
+        .args(registry)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        register.status.success(),
+        "schemas register failed: {}",
+        String::from_utf8_lossy(&register.stderr)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
         .args(["topics", "create", "tda_recovery_probe"])
         .args(["partitions=2,retention.ms=3600000", "-b", BOOTSTRAP])
@@ -517,7 +545,7 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     let out = f.run(&["stop", "--backup"]);
     assert!(out.status.success(), "stop --backup failed");
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("backup: "),
+        String::from_utf8_lossy(&out.stdout).contains(" 1 subjects and 0 connectors written"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
@@ -529,7 +557,8 @@ fn lifecycle_of_a_three_broker_local_cluster() {
         "--env-file",
         &recover,
         "--clean",
-        "--no-registry",
+        "--without",
+        only_registry,
         "-o",
         "json",
     ]);
@@ -558,6 +587,24 @@ fn lifecycle_of_a_three_broker_local_cluster() {
         "the backup of `stop --backup` is in {}: {v}",
         backups.display()
     );
+    // The wiped registry has the subject again, with the same schema.
+    let schemas = &v["recovery"]["restore"]["schemas"];
+    assert!(
+        schemas
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s[0] == subject && s[1].as_str().is_some_and(|r| r.starts_with("created"))),
+        "{v}"
+    );
+    let shown = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
+        .args(["schemas", "show", subject, "-o", "json"])
+        .args(registry)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("Probe"), "{shown}");
     assert!(!read_events().contains(&token), "--clean kept old data");
     let d = describe_independently();
     let probe = &d["topics"]["tda_recovery_probe"];

@@ -1,15 +1,18 @@
 //! `stop --backup` and the files recovery reads: one backups folder per
 //! stack ([`ClusterProvider::backups_dir`]), files named
-//! `tda-kafka-<ms since the epoch>.yaml` in the format `restore` reads.
+//! `tda-kafka-<ms since the epoch>.yaml` in the format `restore` reads:
+//! topics, group offsets and ACLs, plus the schemas and connector configs
+//! of the stack's running registry and Connect worker.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tda_kafka_admin::Admin;
+use tda_kafka_admin::{Admin, ConnectClient, RegistryClient};
 use tda_kafka_config::ClusterConfig;
 
 use super::{client_properties, ADMIN_TIMEOUT};
-use crate::{ClusterError, ClusterProvider, Progress, ProgressEvent, Result, Step};
+use crate::status::ClusterStatus;
+use crate::{ClusterError, ClusterProvider, Progress, ProgressEvent, Result, ServiceKind, Step};
 
 const PREFIX: &str = "tda-kafka-";
 const SUFFIX: &str = ".yaml";
@@ -23,10 +26,41 @@ pub struct BackupWritten {
     pub topics: usize,
     /// Groups in it.
     pub groups: usize,
+    /// Registry subjects in it (none without a running registry).
+    pub subjects: usize,
+    /// Connector configs in it (none without a running Connect worker).
+    pub connectors: usize,
 }
 
-/// Writes the running stack's topics (configs, partitions, replication) and
-/// group offsets to `file`, or to a new file in the stack's backups folder.
+/// Clients of the stack's running schema registry and Connect worker.
+pub(crate) fn service_clients(
+    status: &ClusterStatus,
+) -> Result<(Option<RegistryClient>, Option<ConnectClient>)> {
+    let running = |kind| {
+        status
+            .services
+            .iter()
+            .find(|s| s.kind == kind && s.state.is_alive())
+    };
+    let admin_err = |source| ClusterError::Admin {
+        operation: "reach the stack's services",
+        source,
+    };
+    let registry = running(ServiceKind::SchemaRegistry)
+        .map(|s| RegistryClient::new(&s.url, None, ADMIN_TIMEOUT))
+        .transpose()
+        .map_err(admin_err)?;
+    let connect = running(ServiceKind::Connect)
+        .map(|s| ConnectClient::new(&s.url, None, ADMIN_TIMEOUT))
+        .transpose()
+        .map_err(admin_err)?;
+    Ok((registry, connect))
+}
+
+/// Writes the running stack's topics (configs, partitions, replication),
+/// group offsets, ACLs, schemas (every version, compatibility levels) and
+/// connector configs to `file` (0600), or to a new file in the stack's
+/// backups folder.
 pub async fn backup<P: ClusterProvider>(
     provider: &P,
     config: &ClusterConfig,
@@ -41,14 +75,27 @@ pub async fn backup<P: ClusterProvider>(
         });
     }
     let step = Step::Other {
-        name: "backing up topics and group offsets".into(),
+        name: "backing up topics, group offsets, schemas and connectors".into(),
     };
     progress.report(ProgressEvent::Started { step: step.clone() });
     let admin_err = |operation| move |source| ClusterError::Admin { operation, source };
     let admin = Admin::connect(&client_properties(config, &status), ADMIN_TIMEOUT)
         .await
         .map_err(admin_err("connect for the backup"))?;
-    let backup = admin.backup().await.map_err(admin_err("back up"))?;
+    let mut backup = admin.backup().await.map_err(admin_err("back up"))?;
+    let (registry, connect) = service_clients(&status)?;
+    if let Some(reg) = &registry {
+        backup
+            .add_schemas(reg)
+            .await
+            .map_err(admin_err("back up the schemas"))?;
+    }
+    if let Some(c) = &connect {
+        backup
+            .add_connectors(c)
+            .await
+            .map_err(admin_err("back up the connectors"))?;
+    }
     let file = match file {
         Some(f) => f,
         None => new_backup_path(&provider.backups_dir()),
@@ -61,13 +108,17 @@ pub async fn backup<P: ClusterProvider>(
         file,
         topics: backup.topics.len(),
         groups: backup.groups.len(),
+        subjects: backup.schemas.as_ref().map_or(0, |s| s.subjects.len()),
+        connectors: backup.connectors.as_ref().map_or(0, Vec::len),
     };
     progress.report(ProgressEvent::Finished {
         step,
         detail: format!(
-            "{} topics and {} groups in {}",
+            "{} topics, {} groups, {} subjects and {} connectors in {}",
             written.topics,
             written.groups,
+            written.subjects,
+            written.connectors,
             written.file.display()
         ),
     });

@@ -107,19 +107,50 @@ async fn recover(
             operation: "connect to recover",
             source,
         })?;
-    let restore = admin
+    let mut restore = admin
         .restore(&backup)
         .await
         .map_err(|source| ClusterError::Admin {
             operation: "restore the backup",
             source,
         })?;
+    // Schemas and connectors go to the stack's own registry and worker; a
+    // part whose service is not running stays in the file, reported.
+    let (registry, connect) = backup::service_clients(status)?;
+    let subjects = backup.schemas.as_ref().map_or(0, |s| s.subjects.len());
+    let connectors = backup.connectors.as_ref().map_or(0, Vec::len);
+    for (left_out, count, what) in [
+        (
+            registry.is_none(),
+            subjects,
+            "subject(s): no schema registry runs",
+        ),
+        (
+            connect.is_none(),
+            connectors,
+            "connector(s): no Connect worker runs",
+        ),
+    ] {
+        if left_out && count > 0 {
+            progress.report(ProgressEvent::Note {
+                message: format!(
+                    "not restored: {count} {what} (restore later with `tda-kafka restore {}`)",
+                    file.display()
+                ),
+            });
+        }
+    }
+    backup
+        .restore_services(registry.as_ref(), connect.as_ref(), &mut restore)
+        .await;
     progress.report(ProgressEvent::Finished {
         step,
         detail: format!(
-            "{} topics, {} groups",
+            "{} topics, {} groups, {} subjects, {} connectors",
             restore.topics.len(),
-            restore.groups.len()
+            restore.groups.len(),
+            restore.schemas.len(),
+            restore.connectors.len()
         ),
     });
     Ok(Recovery { file, restore })

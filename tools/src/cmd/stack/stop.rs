@@ -71,9 +71,11 @@ pub async fn run(args: StopArgs) -> anyhow::Result<()> {
 fn print_outcome(o: &StopOutcome) {
     if let Some(b) = &o.backup {
         println!(
-            "backup: {} topics and {} groups written to {} (restore with `tda-kafka restore` or `RECOVERY_MODE=true tda-kafka start`)",
+            "backup: {} topics, {} groups, {} subjects and {} connectors written to {} (mode 0600; restore with `tda-kafka restore` or `RECOVERY_MODE=true tda-kafka start`)",
             b.topics,
             b.groups,
+            b.subjects,
+            b.connectors,
             b.file.display()
         );
     }

@@ -79,6 +79,21 @@ impl Fixture {
         out
     }
 
+    /// A command that is not about the stack (no `--data-dir`); its stdout.
+    fn tool_ok(args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run tda-kafka");
+        assert!(
+            out.status.success(),
+            "tda-kafka {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
@@ -520,28 +535,23 @@ fn lifecycle_of_a_three_broker_local_cluster() {
     .unwrap();
     let registry = ["--registry", "http://127.0.0.1:27081"];
     let subject = "tda_recovery_probe-value";
-    let register = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-        .args(["schemas", "register", subject, schema.to_str().unwrap()])
-        .args(registry)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        register.status.success(),
-        "schemas register failed: {}",
-        String::from_utf8_lossy(&register.stderr)
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-        .args(["topics", "create", "tda_recovery_probe"])
-        .args(["partitions=2,retention.ms=3600000", "-b", BOOTSTRAP])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "topics create failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let schema_file = schema.to_str().unwrap();
+    Fixture::tool_ok(&[
+        "schemas",
+        "register",
+        subject,
+        schema_file,
+        registry[0],
+        registry[1],
+    ]);
+    Fixture::tool_ok(&[
+        "topics",
+        "create",
+        "tda_recovery_probe",
+        "partitions=2,retention.ms=3600000",
+        "-b",
+        BOOTSTRAP,
+    ]);
     let out = f.run(&["stop", "--backup"]);
     assert!(out.status.success(), "stop --backup failed");
     assert!(
@@ -597,13 +607,15 @@ fn lifecycle_of_a_three_broker_local_cluster() {
             .any(|s| s[0] == subject && s[1].as_str().is_some_and(|r| r.starts_with("created"))),
         "{v}"
     );
-    let shown = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-        .args(["schemas", "show", subject, "-o", "json"])
-        .args(registry)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout);
+    let shown = Fixture::tool_ok(&[
+        "schemas",
+        "show",
+        subject,
+        "-o",
+        "json",
+        registry[0],
+        registry[1],
+    ]);
     assert!(shown.contains("Probe"), "{shown}");
     assert!(!read_events().contains(&token), "--clean kept old data");
     let d = describe_independently();

@@ -134,6 +134,11 @@ fn shown(args: &[&str], out: Output) -> Output {
     out
 }
 
+/// The body of `GET url`.
+async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// `docker ARGS` (the engine's own CLI, an independent view); stdout.
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
@@ -297,14 +302,7 @@ async fn services_of_the_docker_local_image_set() {
     );
     assert!(inspect.contains("/run/secrets/tda-kafka/redis-secrets.conf"));
     // The console container has no password: it sees a protected Redis.
-    let overview = http
-        .get(CONSOLE)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let overview = get_text(&http, CONSOLE).await;
     assert!(
         overview.contains("NOAUTH (password protected)"),
         "{overview}"
@@ -379,14 +377,7 @@ print(json.dumps({{"magic": data[0], "id": int.from_bytes(data[1:5], "big"), "su
 
     // 5. Connect: FileStream plugins; the internal topics with the profile's
     //    replication; a source connector reads a file into tda_uploads.
-    let plugins = http
-        .get(format!("{CONNECT}/connector-plugins"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let plugins = get_text(&http, &format!("{CONNECT}/connector-plugins")).await;
     for class in ["FileStreamSourceConnector", "FileStreamSinkConnector"] {
         assert!(plugins.contains(class), "{plugins}");
     }

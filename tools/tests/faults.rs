@@ -34,7 +34,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("consumer_sigkill_mid_batch", |c| {
         consumer_sigkill(c).boxed()
     }),
-    ("registry_down_30s_avro", |c| registry_outage(c).boxed()),
+    ("registry_down_10s_avro", |c| registry_outage(c).boxed()),
     ("negative_acks1_unclean_leader_killed", |c| {
         negative_control(c).boxed()
     }),
@@ -63,27 +63,35 @@ fn main() {
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let failed = runtime.block_on(async {
+        let t = std::time::Instant::now();
         let cluster = Cluster::start();
+        phase("cluster start", t);
         let mut failed = Vec::new();
         for (name, scenario) in chosen {
             eprintln!("\n=== scenario {name}");
             let t0 = std::time::Instant::now();
-            match std::panic::AssertUnwindSafe(scenario(&cluster))
+            let passed = match std::panic::AssertUnwindSafe(scenario(&cluster))
                 .catch_unwind()
                 .await
             {
                 Ok(report) => {
                     println!("{report}");
                     println!("test {name} ... ok ({:.0} s)", t0.elapsed().as_secs_f64());
+                    true
                 }
                 Err(_) => {
                     println!("test {name} ... FAILED");
                     failed.push(*name);
+                    false
                 }
-            }
-            cluster.recover().await;
+            };
+            let t = std::time::Instant::now();
+            cluster.recover(passed).await;
+            phase(&format!("{name}: recover"), t);
         }
+        let t = std::time::Instant::now();
         cluster.stop();
+        phase("cluster stop", t);
         failed
     });
     if !failed.is_empty() {
@@ -99,7 +107,9 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    let t = std::time::Instant::now();
     let topic = c.create_topic(name, 3, 2, false).await;
+    let t = phase(&format!("{name}: create topic"), t);
     let history = SharedHistory::default();
     let stop = tokio_util::sync::CancellationToken::new();
     let producer = c.producer();
@@ -122,7 +132,9 @@ where
         || history.lock().unwrap().check(name).acknowledged >= 200,
     )
     .await;
+    let t = phase(&format!("{name}: load before the faults"), t);
     faults(topic.clone()).await;
+    let t = phase(&format!("{name}: faults"), t);
     // Some load after the last fault too.
     let before = history.lock().unwrap().check(name).acknowledged;
     wait_until(
@@ -133,7 +145,10 @@ where
     .await;
     stop.cancel();
     load.await.unwrap();
-    c.consume_and_check(name, &topic, &history).await
+    let t = phase(&format!("{name}: load after the faults"), t);
+    let report = c.consume_and_check(name, &topic, &history).await;
+    phase(&format!("{name}: consume-back"), t);
+    report
 }
 
 /// SIGKILL of partition 0's leader, five times, restarting it in between.
@@ -216,6 +231,7 @@ async fn isolate_and_heal(c: &Cluster) -> CheckReport {
 /// (redelivery of the uncommitted tail is allowed: at-least-once).
 async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     let name = "fault_consumer_kill";
+    let t = std::time::Instant::now();
     let topic = c.create_topic(name, 3, 2, false).await;
     let history = SharedHistory::default();
     let load = Load {
@@ -226,6 +242,7 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     };
     let never = tokio_util::sync::CancellationToken::new();
     workload::produce(&c.producer(), &typed(&topic), &load, &history, &never).await;
+    let t = phase(&format!("{name}: create topic and load"), t);
     let out = c.dir().join("consumer.out");
     let group = "fault-consumer-kill";
     let watch = CommitWatch::start(c.settings(), group, &topic, 3);
@@ -240,6 +257,7 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     let status = child.wait().unwrap();
     let at_kill = consumed_lines(&out).len();
     eprintln!("consumer killed ({status}) after {at_kill} records");
+    let t = phase(&format!("{name}: first consumer until killed"), t);
     assert!(at_kill < 3000, "killed mid-run, not after the end");
     let mut child = c.spawn_consumer(&topic, group, &out);
     let acked = acknowledged_seqs(&history);
@@ -253,6 +271,7 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
         },
     )
     .await;
+    let t = phase(&format!("{name}: restarted consumer until all consumed"), t);
     let ends = workload::end_offsets(&c.settings(), &topic, Duration::from_secs(10)).unwrap();
     wait_until("the final commit", Duration::from_secs(60), || {
         watch.latest().iter().all(|(p, o)| ends.get(p) == Some(o)) && watch.latest().len() == 3
@@ -260,6 +279,7 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     .await;
     terminate(&mut child);
     let commits = watch.stop();
+    phase(&format!("{name}: final commit and stop"), t);
     assert_eq!(
         commits.backwards, 0,
         "committed offsets moved backwards: {commits:?}"
@@ -278,10 +298,11 @@ async fn consumer_sigkill(c: &Cluster) -> CheckReport {
     report
 }
 
-/// The registry killed for 30 s while a fresh consumer (no cached schema)
+/// The registry killed for 10 s while a fresh consumer (no cached schema)
 /// reads Avro records: it waits and retries, nothing is dead-lettered, nothing lost.
 async fn registry_outage(c: &Cluster) -> CheckReport {
     let name = "fault_registry_down";
+    let t = std::time::Instant::now();
     let topic = c.create_topic(name, 3, 2, false).await;
     let history = SharedHistory::default();
     let avro = || c.settings().with_avro(REGISTRY_URL).unwrap();
@@ -294,6 +315,7 @@ async fn registry_outage(c: &Cluster) -> CheckReport {
     };
     let never = tokio_util::sync::CancellationToken::new();
     workload::produce(&producer, &typed(&topic), &load, &history, &never).await;
+    let t = phase(&format!("{name}: create topic and load"), t);
     c.kill_registry();
     let consumer = tokio::spawn({
         let (history, topic, settings) = (history.clone(), topic.clone(), avro());
@@ -311,13 +333,16 @@ async fn registry_outage(c: &Cluster) -> CheckReport {
             .await
         }
     });
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    tokio::time::sleep(REGISTRY_OUTAGE).await;
     assert!(
         history.lock().unwrap().consumed_records().is_empty(),
         "nothing can be decoded while the registry is down"
     );
+    let t = phase(&format!("{name}: kill and outage"), t);
     c.start_registry();
+    let t = phase(&format!("{name}: registry start"), t);
     let (stats, reached) = consumer.await.unwrap().unwrap();
+    phase(&format!("{name}: consume-back"), t);
     eprintln!("consumer: {stats:?}");
     assert!(reached, "the consumer read to the end");
     assert_eq!(
@@ -339,6 +364,7 @@ async fn registry_outage(c: &Cluster) -> CheckReport {
 /// checker must report loss.
 async fn negative_control(c: &Cluster) -> CheckReport {
     let name = "fault_negative_control";
+    let t = std::time::Instant::now();
     let topic = c.create_topic(name, 1, 1, true).await;
     c.wait_fully_replicated(&topic).await;
     let meta = c.partition(&topic, 0).await;
@@ -359,6 +385,7 @@ async fn negative_control(c: &Cluster) -> CheckReport {
     // Let the paused followers' outstanding fetches expire (fetch wait 500 ms).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     raw_send(&raw, &topic, 20..520, &history).await;
+    let t = phase(&format!("{name}: topic, pause followers, load"), t);
     c.fault(&["kill", &leader.to_string()]);
     for f in &followers {
         c.fault(&["resume", f]);
@@ -367,13 +394,20 @@ async fn negative_control(c: &Cluster) -> CheckReport {
         c.leader_now(&topic, 0).is_some_and(|l| l != leader)
     })
     .await;
+    let t = phase(&format!("{name}: kill, resume, takeover"), t);
     c.fault(&["restart", &leader.to_string()]);
     c.wait_fully_replicated(&topic).await;
+    let t = phase(&format!("{name}: restart and replication"), t);
     let report = c.consume_and_check(name, &topic, &history).await;
+    phase(&format!("{name}: consume-back"), t);
     assert!(report.acknowledged >= 500, "{report}");
     assert!(report.lost > 0, "the checker must see the loss: {report}");
     report
 }
+
+/// How long the registry stays down: a fresh consumer sees several failed
+/// lookups and backs off (200 ms doubling to 2 s) in this time.
+const REGISTRY_OUTAGE: Duration = Duration::from_secs(10);
 
 fn assert_clean(report: &CheckReport) {
     assert!(report.is_clean(), "{report}");
@@ -404,7 +438,11 @@ fn child_consumer() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
         use std::io::Write as _;
-        let settings = ClientSettings::new(bootstrap);
+        // The group's minimum session (6 s): the killed process's partitions
+        // move to its successor once the session expires, not after 45 s.
+        let settings = ClientSettings::new(bootstrap)
+            .with_property("session.timeout.ms", "6000")
+            .with_property("heartbeat.interval.ms", "1500");
         let options = ConsumerOptions::new(group).with_commit_interval(Duration::from_millis(200));
         let consumer =
             tda_kafka_client::TdaConsumer::new(&settings, typed(&topic), options).unwrap();

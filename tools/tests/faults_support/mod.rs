@@ -121,15 +121,17 @@ impl Cluster {
             "--data-dir".into(),
             self.data.display().to_string(),
         ]);
+        let t0 = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
             .args(&all)
             .stdin(Stdio::null())
             .output()
             .expect("cannot run tda-kafka");
         eprintln!(
-            "$ tda-kafka {}\nexit: {:?}\n{}{}",
+            "$ tda-kafka {}\nexit: {:?} after {:.1} s\n{}{}",
             args.join(" "),
             out.status.code(),
+            t0.elapsed().as_secs_f64(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -152,9 +154,17 @@ impl Cluster {
         assert!(out.status.success(), "stop failed");
     }
 
-    /// Undoes whatever a scenario left: isolation, pauses, dead nodes, a
-    /// stopped registry; then waits until the cluster is healthy.
-    pub async fn recover(&self) {
+    /// Waits until the cluster is healthy again: 3 brokers, every partition
+    /// fully replicated, the registry up. A scenario that passed undid its
+    /// own faults, so that is a short wait; after one that failed (or if the
+    /// cluster is not healthy within a minute) whatever it left is undone
+    /// first: isolation, pauses, dead nodes, a stopped registry.
+    pub async fn recover(&self, passed: bool) {
+        let healthy = || all_replicated() && port_open(REGISTRY_PORT);
+        if passed && poll_until(Duration::from_secs(60), healthy).await {
+            return;
+        }
+        eprintln!("recover: undoing every fault");
         self.cli(&["fault", "heal", "--all"]);
         for node in ["1", "2", "3"] {
             if !self.cli(&["fault", "resume", node]).status.success() {
@@ -412,16 +422,31 @@ pub fn typed(topic: &str) -> Topic<Jobs> {
     Topic::named(topic)
 }
 
+/// Prints `PHASE what: N.N s` (the time since `since`) to stderr and
+/// returns now: where the suite's time goes, phase by phase.
+pub fn phase(what: &str, since: Instant) -> Instant {
+    eprintln!("PHASE {what}: {:.1} s", since.elapsed().as_secs_f64());
+    Instant::now()
+}
+
 /// Polls `done` every 200 ms until it holds; panics after `bound`.
-pub async fn wait_until(what: &str, bound: Duration, mut done: impl FnMut() -> bool) {
+pub async fn wait_until(what: &str, bound: Duration, done: impl FnMut() -> bool) {
+    assert!(
+        poll_until(bound, done).await,
+        "timed out after {bound:?} waiting for {what}"
+    );
+}
+
+/// Polls `done` every 200 ms until it holds (true) or `bound` passed (false).
+pub async fn poll_until(bound: Duration, mut done: impl FnMut() -> bool) -> bool {
     let t0 = Instant::now();
     while !done() {
-        assert!(
-            t0.elapsed() < bound,
-            "timed out after {bound:?} waiting for {what}"
-        );
+        if t0.elapsed() >= bound {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    true
 }
 
 /// The records the child consumer wrote (`partition offset seq` lines).

@@ -32,8 +32,9 @@ pub const FORMAT_ARGS_FILE: &str = "storage-format.args";
 pub const CONNECT_SECRETS_FILE: &str = "connect-secrets.properties";
 /// The file name of the console's client env file (its login).
 pub const CONSOLE_ENV_FILE: &str = "console.env";
-/// The file name of the generated CA the console trusts.
-pub const CONSOLE_CA_FILE: &str = "ca.pem";
+/// The file name of the generated CA the console trusts (the generated
+/// cluster's name for it, in its client profile's `TDA_KAFKA_TLS_DIR`).
+pub const CONSOLE_CA_FILE: &str = tda_kafka_config::GENERATED_CA_FILE;
 
 /// Whether `cx` describes a generated secured cluster on the local images.
 fn secured(cx: &Cx<'_>) -> bool {
@@ -184,14 +185,15 @@ pub(super) fn connect(cx: &Cx<'_>, services: &mut [ServiceSpec]) {
 
 /// The client profile of a service inside the stack network: `config`'s
 /// environment and client security (protocol, mechanism, the admin's login,
-/// host name check) trusting the CA at `ca_path`, without the generated
-/// cluster's server-side parts (`TDA_KAFKA_TLS_DIR`, the other SCRAM users).
-fn in_network_client(config: &ClusterConfig, ca_path: &str) -> ClusterConfig {
+/// host name check), a generated cluster (`TDA_KAFKA_TLS_DIR`) whose CA is
+/// mounted in [`SECRETS_MOUNT_DIR`], without the other SCRAM users.
+fn in_network_client(config: &ClusterConfig) -> ClusterConfig {
     let sec = &config.security;
     let mut client = ClusterConfig::for_environment(config.environment);
     client.security = SecurityConfig {
         protocol: sec.protocol,
-        ssl_ca_location: Some(ca_path.into()),
+        tls_dir: Some(SECRETS_MOUNT_DIR.into()),
+        ssl_ca_location: Some(format!("{SECRETS_MOUNT_DIR}/{CONSOLE_CA_FILE}")),
         sasl_enabled_mechanisms: sec.sasl_enabled_mechanisms.clone(),
         sasl_mechanism_inter_broker_protocol: sec.sasl_mechanism_inter_broker_protocol,
         sasl_username: sec.sasl_username.clone(),
@@ -214,7 +216,7 @@ pub(super) fn console(cx: &Cx<'_>, services: &mut [ServiceSpec]) {
     };
     let ca = format!("{SECRETS_MOUNT_DIR}/{CONSOLE_CA_FILE}");
     let env_file = format!("{SECRETS_MOUNT_DIR}/{CONSOLE_ENV_FILE}");
-    let profile = in_network_client(cx.config, &ca).to_env_file(true);
+    let profile = in_network_client(cx.config).to_env_file(true);
     ui.command.push(format!("--env-file={env_file}"));
     ui.secret_files.push(SecretFile {
         host_file: format!("{}/{CONSOLE_CA_FILE}", ui.key),
@@ -364,12 +366,20 @@ mod tests {
             .env_text("console.env", env.contents.expose())
             .load()
             .unwrap();
-        assert!(loaded.report.warnings().next().is_none(), "{:?}", loaded.report);
+        assert!(
+            loaded.report.warnings().next().is_none(),
+            "{:?}",
+            loaded.report
+        );
         let sec = &loaded.config.security;
-        assert!(sec.tls_dir.is_none() && sec.scram_credentials.is_empty(), "{sec:?}");
+        assert_eq!(sec.tls_dir.as_deref(), Some(SECRETS_MOUNT_DIR));
+        assert!(sec.scram_credentials.is_empty(), "{sec:?}");
         let p = loaded.config.client_properties();
         assert_eq!(p.get("security.protocol"), Some("sasl_ssl"));
-        assert_eq!(p.get("ssl.ca.location"), Some("/run/secrets/tda-kafka/ca.pem"));
+        assert_eq!(
+            p.get("ssl.ca.location"),
+            Some("/run/secrets/tda-kafka/ca.pem")
+        );
         assert_eq!(p.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
         assert_eq!(p.get("sasl.username"), Some("admin"));
         assert_eq!(p.get("sasl.password"), Some(SENTINEL));

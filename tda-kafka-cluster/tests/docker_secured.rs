@@ -2,7 +2,10 @@
 //! end: 3 brokers with SASL_SSL (SCRAM-SHA-512 and -256) on the published
 //! and the in-network listeners, the controller listener on mutual TLS, the
 //! StandardAuthorizer and the architecture's ACLs, plus the Connect worker
-//! logging in through the profile. Checks that the admin gets in with the
+//! and the web console container logging in through the profile (the
+//! console over the in-network SASL_SSL listener, from its 0600 env file).
+//! Checks that the console answers on its published port and shows the 3
+//! brokers and the stack's topics, that the admin gets in with the
 //! generated CA, a wrong password is refused at once, nothing answers
 //! PLAINTEXT on the published ports, a principal without ACLs gets an
 //! authorization error, the jobs producer may write `tda_jobs`, a second
@@ -13,7 +16,7 @@
 //! Needs a Docker engine (`scripts/docker-engine.sh ensure`) and the local
 //! images (built here, cached); FAILS without. Its own stack (`tdadsec`),
 //! ports 34092-34094 (controllers 34192-34194, in the network only), Connect
-//! 34083, JMX off; data under a temporary directory (in
+//! 34083, the console 34080, JMX off; data under a temporary directory (in
 //! `TDA_KAFKA_TEST_DATA_DIR_ROOT` when set). Every container, volume and
 //! network of the stack is removed whether the test passes or fails.
 
@@ -218,6 +221,7 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
         create_topics: true,
         services: Services {
             connect: true,
+            ui: true,
             ..Services::brokers_only()
         },
         ready_timeout: Duration::from_secs(300),
@@ -229,7 +233,10 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
         .unwrap_or_else(|e| panic!("secured start failed: {e}"));
     assert_eq!(report.started_nodes, [1, 2, 3]);
     assert!(report.formatted);
-    assert_eq!(report.started_services, [ServiceKind::Connect]);
+    assert_eq!(
+        report.started_services,
+        [ServiceKind::Connect, ServiceKind::Ui]
+    );
 
     // The admin (super user) through SASL_SSL with the generated CA, the
     // raw-protocol calls included.
@@ -259,6 +266,36 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
         .collect();
     for t in ["_connect-configs", "_connect-offsets", "_connect-status"] {
         assert!(topics.iter().any(|n| n == t), "{t} in {topics:?}");
+    }
+
+    // The console container: its overview on the published port shows the
+    // 3 brokers by their in-network (SASL_SSL-only) addresses, and its
+    // topic list the stack's topics, all read through that listener.
+    let console = format!("http://127.0.0.1:{}", cfg.network.ui_port);
+    let http = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap();
+    let get = |path: &str| {
+        let url = format!("{console}{path}");
+        let http = http.clone();
+        async move {
+            let r = http.get(&url).send().await.unwrap();
+            assert_eq!(r.status(), 200, "GET {url}");
+            r.text().await.unwrap()
+        }
+    };
+    let overview = get("/").await;
+    assert!(
+        overview.contains("<div class=\"v\" id=\"brokers\">3</div>"),
+        "3 brokers on the overview:\n{overview}"
+    );
+    for id in cfg.node_ids() {
+        let address = format!("kafka-{id}:{}", topology::INTERNAL_KAFKA_PORT);
+        assert!(overview.contains(&address), "{address} on the overview");
+    }
+    let listed = get("/topics").await;
+    let declared = cfg.effective_topics();
+    assert_eq!(declared.len(), 5, "the five TDA topics");
+    for t in declared.iter().map(|t| t.name.as_str()) {
+        assert!(listed.contains(t), "{t} on the console's topic list");
     }
 
     // A wrong password: refused by the broker, not waited out.
@@ -318,7 +355,11 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
     // No password in the engine's view of any container, their processes,
     // their logs, the status, or a file other than the 0600 secret files.
     let containers = labelled(&["ps", "-a"]);
-    assert_eq!(containers.len(), 4, "3 brokers and Connect: {containers:?}");
+    assert_eq!(
+        containers.len(),
+        5,
+        "3 brokers, Connect and the console: {containers:?}"
+    );
     for id in &containers {
         let inspect = docker_cli(&["inspect", id]);
         assert_hidden("docker inspect", &inspect);
@@ -330,6 +371,11 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
     assert!(
         connect.contains("CONNECT_SECURITY_PROTOCOL=SASL_SSL"),
         "{connect}"
+    );
+    let ui = docker_cli(&["inspect", &format!("{STACK}_kafka_ui")]);
+    assert!(
+        ui.contains("--env-file=/run/secrets/tda-kafka/console.env") && !ui.contains("KAFKA_SASL"),
+        "{ui}"
     );
     let status = p.status().await.unwrap();
     assert_hidden("status", &format!("{status:?}"));
@@ -351,8 +397,9 @@ async fn a_generated_secured_docker_stack_refuses_what_it_must_and_hides_every_p
         }
     }
     // The CA key, 3 kept node certificates, per broker its secret
-    // properties and the SCRAM arguments, Connect's secret properties.
-    assert_eq!(holders, 1 + 3 + 3 * 2 + 1, "files holding secrets");
+    // properties and the SCRAM arguments, Connect's secret properties, the
+    // console's env file.
+    assert_eq!(holders, 1 + 3 + 3 * 2 + 1 + 1, "files holding secrets");
 
     // stop removes every labelled container and volume (and the network).
     assert!(guard.run(), "the stack stopped");

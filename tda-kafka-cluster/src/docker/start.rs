@@ -186,17 +186,6 @@ impl DockerProvider {
     fn start_topology(&self, config: &ClusterConfig, options: &StartOptions) -> Result<Topology> {
         let mut requested = self.requested.clone();
         requested.services = options.services;
-        if let (Some(dir), true) = (&config.security.tls_dir, requested.services.ui) {
-            // Refused before anything starts: the console container has no
-            // login for a secured cluster yet (its page would only show errors).
-            return Err(ClusterError::Tls {
-                dir: dir.into(),
-                reason: "the web console container cannot log in to a generated secured \
-                         cluster yet; start without it (`--without kafka-ui`) and run \
-                         `tda-kafka ui` on the host, which uses the profile's security"
-                    .into(),
-            });
-        }
         let tls = super::tls::prepare(config, &topology::secrets_dir(&requested.name))?;
         Ok(topology::build_secured(config, &requested, tls.as_ref()))
     }

@@ -20,7 +20,9 @@ mod services;
 pub use brokers::{
     property_env_name, SECRETS_MOUNT_DIR, SECRET_PROPERTIES_ENV, SECRET_PROPERTIES_FILE,
 };
-pub use security::{CONNECT_SECRETS_FILE, FORMAT_ARGS_ENV, FORMAT_ARGS_FILE};
+pub use security::{
+    CONNECT_SECRETS_FILE, CONSOLE_CA_FILE, CONSOLE_ENV_FILE, FORMAT_ARGS_ENV, FORMAT_ARGS_FILE,
+};
 
 /// Label put on every container, network and volume of a stack (value: the stack name).
 pub const STACK_LABEL: &str = "io.tda-kafka.stack";
@@ -432,6 +434,7 @@ pub fn build_secured(
     let broker_keys: Vec<String> = cx.brokers.iter().map(|n| format!("kafka-{n}")).collect();
     services::companions(&cx, &broker_keys, &mut out);
     security::connect(&cx, &mut out.services);
+    security::console(&cx, &mut out.services);
     Topology {
         options: options.clone(),
         network: options.network_name(),

@@ -9,11 +9,15 @@
 //!   inline PEM, and the `--add-scram` arguments of the storage format as a
 //!   java @argfile fragment the image's entrypoint hands the storage tool;
 //! - Connect: the profile's protocol, the CA as a PEM truststore and the
-//!   admin's SCRAM login, for the worker and its tasks' clients.
+//!   admin's SCRAM login, for the worker and its tasks' clients;
+//! - the console (`tda-kafka ui`): the same login (the admin, over the
+//!   in-network listener) as a client env file read with `--env-file`, so
+//!   the console renders its client security with the one function every
+//!   client uses ([`ClusterConfig::client_properties`]), and the CA as a file.
 
 use std::collections::BTreeMap;
 
-use tda_kafka_config::{Properties, SaslMechanism, SecretString};
+use tda_kafka_config::{ClusterConfig, Properties, SaslMechanism, SecretString, SecurityConfig};
 
 use super::brokers::{property_env_name, SECRETS_MOUNT_DIR, SECRET_PROPERTIES_ENV};
 use super::{Cx, Role, SecretFile, ServiceSpec};
@@ -26,6 +30,11 @@ pub const FORMAT_ARGS_ENV: &str = "TDA_KAFKA_FORMAT_ARGS";
 pub const FORMAT_ARGS_FILE: &str = "storage-format.args";
 /// The file name of the Connect worker's secret properties.
 pub const CONNECT_SECRETS_FILE: &str = "connect-secrets.properties";
+/// The file name of the console's client env file (its login).
+pub const CONSOLE_ENV_FILE: &str = "console.env";
+/// The file name of the generated CA the console trusts (the generated
+/// cluster's name for it, in its client profile's `TDA_KAFKA_TLS_DIR`).
+pub const CONSOLE_CA_FILE: &str = tda_kafka_config::GENERATED_CA_FILE;
 
 /// Whether `cx` describes a generated secured cluster on the local images.
 fn secured(cx: &Cx<'_>) -> bool {
@@ -174,6 +183,53 @@ pub(super) fn connect(cx: &Cx<'_>, services: &mut [ServiceSpec]) {
     });
 }
 
+/// The client profile of a service inside the stack network: `config`'s
+/// environment and client security (protocol, mechanism, the admin's login,
+/// host name check), a generated cluster (`TDA_KAFKA_TLS_DIR`) whose CA is
+/// mounted in [`SECRETS_MOUNT_DIR`], without the other SCRAM users.
+fn in_network_client(config: &ClusterConfig) -> ClusterConfig {
+    let sec = &config.security;
+    let mut client = ClusterConfig::for_environment(config.environment);
+    client.security = SecurityConfig {
+        protocol: sec.protocol,
+        tls_dir: Some(SECRETS_MOUNT_DIR.into()),
+        ssl_ca_location: Some(format!("{SECRETS_MOUNT_DIR}/{CONSOLE_CA_FILE}")),
+        sasl_enabled_mechanisms: sec.sasl_enabled_mechanisms.clone(),
+        sasl_mechanism_inter_broker_protocol: sec.sasl_mechanism_inter_broker_protocol,
+        sasl_username: sec.sasl_username.clone(),
+        sasl_password: sec.sasl_password.clone(),
+        hostname_verification: sec.hostname_verification,
+        ..SecurityConfig::default()
+    };
+    client
+}
+
+/// Secures the console of `services`, if one runs (see the module docs): its
+/// client env file and the CA as secret files, `--env-file` naming the
+/// former (a path, no secret, on its command line).
+pub(super) fn console(cx: &Cx<'_>, services: &mut [ServiceSpec]) {
+    let (true, Some(tls)) = (secured(cx), cx.tls) else {
+        return;
+    };
+    let Some(ui) = services.iter_mut().find(|s| s.role == Role::Ui) else {
+        return;
+    };
+    let ca = format!("{SECRETS_MOUNT_DIR}/{CONSOLE_CA_FILE}");
+    let env_file = format!("{SECRETS_MOUNT_DIR}/{CONSOLE_ENV_FILE}");
+    let profile = in_network_client(cx.config).to_env_file(true);
+    ui.command.push(format!("--env-file={env_file}"));
+    ui.secret_files.push(SecretFile {
+        host_file: format!("{}/{CONSOLE_CA_FILE}", ui.key),
+        target_path: ca,
+        contents: SecretString::new(tls.ca_pem.clone()),
+    });
+    ui.secret_files.push(SecretFile {
+        host_file: format!("{}/{CONSOLE_ENV_FILE}", ui.key),
+        target_path: env_file,
+        contents: SecretString::new(profile),
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -280,5 +336,52 @@ mod tests {
                 "{prefix}ssl.truststore.certificates=-----BEGIN CERTIFICATE-----\\nca\\n"
             )));
         }
+    }
+
+    #[test]
+    fn the_console_logs_in_as_the_admin_from_its_secret_env_file() {
+        let (c, tls) = generated();
+        let t = build_secured(&c, &StackOptions::default(), Some(&tls));
+        let ui = t.service("kafka-ui").unwrap();
+        let shown = format!("{:?} {:?}", ui.environment, ui.command);
+        assert!(!shown.contains(SENTINEL), "{shown}");
+        assert!(
+            ui.command
+                .contains(&"--env-file=/run/secrets/tda-kafka/console.env".to_string()),
+            "{:?}",
+            ui.command
+        );
+        let file = |name: &str| {
+            ui.secret_files
+                .iter()
+                .find(|f| f.host_file == format!("kafka-ui/{name}"))
+                .unwrap_or_else(|| panic!("{name} in {:?}", ui.secret_files))
+        };
+        assert_eq!(file(CONSOLE_CA_FILE).contents.expose(), tls.ca_pem);
+        let env = file(CONSOLE_ENV_FILE);
+        assert_eq!(env.target_path, "/run/secrets/tda-kafka/console.env");
+        // What the console in the container reads back, and the client
+        // security it renders from it.
+        let loaded = tda_kafka_config::ConfigLoader::new()
+            .env_text("console.env", env.contents.expose())
+            .load()
+            .unwrap();
+        assert!(
+            loaded.report.warnings().next().is_none(),
+            "{:?}",
+            loaded.report
+        );
+        let sec = &loaded.config.security;
+        assert_eq!(sec.tls_dir.as_deref(), Some(SECRETS_MOUNT_DIR));
+        assert!(sec.scram_credentials.is_empty(), "{sec:?}");
+        let p = loaded.config.client_properties();
+        assert_eq!(p.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(
+            p.get("ssl.ca.location"),
+            Some("/run/secrets/tda-kafka/ca.pem")
+        );
+        assert_eq!(p.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        assert_eq!(p.get("sasl.username"), Some("admin"));
+        assert_eq!(p.get("sasl.password"), Some(SENTINEL));
     }
 }

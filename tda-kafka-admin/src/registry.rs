@@ -219,6 +219,22 @@ impl RegistryClient {
         Ok(s)
     }
 
+    /// Every subject with its version numbers, sorted; a subject deleted
+    /// between the listing and the read of its versions is left out (it is
+    /// gone), as is one left without versions.
+    pub async fn subjects_with_versions(&self) -> Result<Vec<(String, Vec<i32>)>> {
+        let mut out = Vec::new();
+        for s in self.subjects().await? {
+            match self.versions(&s).await {
+                Ok(v) if v.is_empty() => {}
+                Ok(v) => out.push((s, v)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// A subject's version numbers, ascending.
     pub async fn versions(&self, subject: &str) -> Result<Vec<i32>> {
         let path = format!("/subjects/{}/versions", seg(subject));

@@ -86,10 +86,15 @@ impl SchemasBackup {
     /// Every subject with every version and the compatibility levels.
     pub async fn take(reg: &RegistryClient) -> Result<Self> {
         let mut subjects = Vec::new();
-        for s in reg.subjects().await? {
+        for (s, numbers) in reg.subjects_with_versions().await? {
             let mut versions = Vec::new();
-            for n in reg.versions(&s).await? {
-                let v = reg.version(&s, VersionRef::Number(n)).await?;
+            for n in numbers {
+                let v = match reg.version(&s, VersionRef::Number(n)).await {
+                    Ok(v) => v,
+                    // Deleted since it was listed: not part of the registry now.
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => return Err(e),
+                };
                 versions.push(VersionBackup {
                     version: v.version,
                     id: v.id,

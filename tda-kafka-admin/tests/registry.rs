@@ -45,3 +45,55 @@ async fn subjects_lists_more_than_a_thousand_subjects() {
         .expect("delete");
     assert_eq!(mine, COUNT, "{} subjects listed in all", listed.len());
 }
+
+/// Listing subjects with their versions while another client deletes them
+/// never fails: a subject gone between the two reads is simply not listed.
+#[tokio::test]
+async fn listing_while_subjects_are_deleted_leaves_the_deleted_out() {
+    const COUNT: usize = 200;
+    let reg = registry();
+    let prefix = common::unique("vanishing");
+    let names: Vec<String> = (0..COUNT)
+        .map(|i| format!("{prefix}-{i:03}-value"))
+        .collect();
+    let schema = NewSchema::avro(
+        r#"{"type":"record","name":"Vanishing","fields":[{"name":"a","type":"int"}]}"#,
+    );
+    stream::iter(names.iter())
+        .map(|s| reg.register(s, &schema))
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("register");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let deleter = async {
+        let r = stream::iter(names.iter())
+            .map(|s| reg.delete_subject(s, true))
+            .buffer_unordered(4)
+            .try_collect::<Vec<_>>()
+            .await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        r
+    };
+    let lister = async {
+        let mut listings = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let listed = reg
+                .subjects_with_versions()
+                .await
+                .expect("a listing during deletes");
+            assert!(listed.iter().all(|(_, v)| !v.is_empty()));
+            listings += 1;
+        }
+        listings
+    };
+    let (deleted, listings) = tokio::join!(deleter, lister);
+    deleted.expect("delete");
+    assert!(listings > 0);
+    let left = reg.subjects_with_versions().await.unwrap();
+    assert!(
+        left.iter().all(|(s, _)| !s.starts_with(&prefix)),
+        "all deleted"
+    );
+    assert!(listings > 0);
+}

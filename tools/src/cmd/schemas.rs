@@ -193,9 +193,9 @@ pub async fn run(a: SchemasArgs) -> anyhow::Result<()> {
     match a.cmd {
         SchemasCommand::List { output } => {
             let mut subjects = Vec::new();
-            for s in reg.subjects().await? {
+            for (s, versions) in reg.subjects_with_versions().await? {
                 subjects.push(SubjectRow {
-                    versions: reg.versions(&s).await?,
+                    versions,
                     compatibility: reg.compat_level(Some(&s)).await?,
                     subject: s,
                 });

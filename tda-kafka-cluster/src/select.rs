@@ -84,6 +84,12 @@ pub enum SelectionReason {
         /// The stack name.
         stack: String,
     },
+    /// `auto` for an existing stack whose containers exist but do not run,
+    /// while the local stack in the default data directory runs.
+    LocalRunsDockerStopped {
+        /// The stack name.
+        stack: String,
+    },
     /// `auto` for an existing stack that has no containers.
     NoContainers {
         /// The stack name.
@@ -115,6 +121,10 @@ impl std::fmt::Display for SelectionReason {
             Self::ContainersExist { stack } => {
                 write!(f, "auto: containers of stack `{stack}` exist")
             }
+            Self::LocalRunsDockerStopped { stack } => write!(
+                f,
+                "auto: the local stack runs; the containers of stack `{stack}` do not"
+            ),
             Self::NoContainers { stack } => {
                 write!(f, "auto: no containers of stack `{stack}`")
             }
@@ -228,6 +238,21 @@ pub async fn select(
                     let stack = target.stack.name.clone();
                     let p = DockerProvider::connect(config.clone(), target.stack.clone()).await?;
                     if p.has_containers().await? {
+                        // Stopped containers lose to a local stack that runs.
+                        let docker_runs = crate::ClusterProvider::status(&p).await?.is_running();
+                        let local_stack = local(
+                            target,
+                            SelectionReason::LocalRunsDockerStopped {
+                                stack: stack.clone(),
+                            },
+                        );
+                        if !docker_runs
+                            && crate::ClusterProvider::status(&local_stack.provider)
+                                .await
+                                .is_ok_and(|s| s.is_running())
+                        {
+                            return Ok(local_stack);
+                        }
                         Ok(Selected {
                             provider: Provider::Docker(Box::new(p)),
                             reason: SelectionReason::ContainersExist { stack },

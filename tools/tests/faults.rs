@@ -6,9 +6,10 @@
 //! consumer, unique sequence numbers) and every scenario prints one
 //! `FAULT-RESULT ...` line, the numbers RELIABILITY.md quotes.
 //!
-//! A custom harness (`harness = false`): the scenarios share one cluster and
-//! run one after another (faults must not overlap); `cargo test --test
-//! faults NAME` runs the scenarios whose name contains NAME. A watchdog
+//! A custom harness (`harness = false`, faults_support/harness.rs): the
+//! scenarios share one cluster and run one after another (faults must not
+//! overlap); `cargo test --test faults NAME` runs the scenarios whose name
+//! contains NAME. A watchdog
 //! process stops the cluster when this binary exits, however it exits. The
 //! same binary is the consumer process the consumer-kill scenario kills
 //! (`TDA_FAULT_CHILD=consumer`).
@@ -21,8 +22,6 @@ use faults_support::*;
 use futures::FutureExt as _;
 use tda_kafka_client::workload::{self, CheckReport, Load, SendOutcome};
 use tda_kafka_client::{ClientSettings, ConsumerOptions, RetryPolicy};
-
-type Scenario = fn(&Cluster) -> futures::future::BoxFuture<'_, CheckReport>;
 
 const SCENARIOS: &[(&str, Scenario)] = &[
     ("leader_sigkill_5x", |c| leader_sigkill_5x(c).boxed()),
@@ -45,110 +44,7 @@ fn main() {
         child_consumer();
         return;
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        for (name, _) in SCENARIOS {
-            println!("{name}: test");
-        }
-        return;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let chosen: Vec<&(&str, Scenario)> = SCENARIOS
-        .iter()
-        .filter(|(n, _)| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str())))
-        .collect();
-    if chosen.is_empty() {
-        println!("no fault scenario matches {filters:?}");
-        return;
-    }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let failed = runtime.block_on(async {
-        let t = std::time::Instant::now();
-        let cluster = Cluster::start();
-        phase("cluster start", t);
-        let mut failed = Vec::new();
-        for (name, scenario) in chosen {
-            eprintln!("\n=== scenario {name}");
-            let t0 = std::time::Instant::now();
-            let passed = match std::panic::AssertUnwindSafe(scenario(&cluster))
-                .catch_unwind()
-                .await
-            {
-                Ok(report) => {
-                    println!("{report}");
-                    println!("test {name} ... ok ({:.0} s)", t0.elapsed().as_secs_f64());
-                    true
-                }
-                Err(_) => {
-                    println!("test {name} ... FAILED");
-                    failed.push(*name);
-                    false
-                }
-            };
-            let t = std::time::Instant::now();
-            cluster.recover(passed).await;
-            phase(&format!("{name}: recover"), t);
-        }
-        let t = std::time::Instant::now();
-        cluster.stop();
-        phase("cluster stop", t);
-        failed
-    });
-    if !failed.is_empty() {
-        println!("failed scenarios: {failed:?}");
-        std::process::exit(1);
-    }
-}
-
-/// A load of JSON records with the typed producer while `faults` runs;
-/// then everything is consumed back and checked.
-async fn under_load<F, Fut>(c: &Cluster, name: &str, faults: F) -> CheckReport
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let t = std::time::Instant::now();
-    let topic = c.create_topic(name, 3, 2, false).await;
-    let t = phase(&format!("{name}: create topic"), t);
-    let history = SharedHistory::default();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let producer = c.producer();
-    let load = tokio::spawn({
-        let (history, stop, topic) = (history.clone(), stop.clone(), topic.clone());
-        async move {
-            let load = Load {
-                first: 0,
-                count: 200_000,
-                window: 20,
-                pace: Duration::from_millis(3),
-            };
-            workload::produce(&producer, &typed(&topic), &load, &history, &stop).await
-        }
-    });
-    // Some load before the first fault, so it hits a busy partition.
-    wait_until(
-        "the first acknowledgements",
-        Duration::from_secs(60),
-        || history.lock().unwrap().check(name).acknowledged >= 200,
-    )
-    .await;
-    let t = phase(&format!("{name}: load before the faults"), t);
-    faults(topic.clone()).await;
-    let t = phase(&format!("{name}: faults"), t);
-    // Some load after the last fault too.
-    let before = history.lock().unwrap().check(name).acknowledged;
-    wait_until(
-        "acknowledgements after the faults",
-        Duration::from_secs(120),
-        || history.lock().unwrap().check(name).acknowledged >= before + 200,
-    )
-    .await;
-    stop.cancel();
-    load.await.unwrap();
-    let t = phase(&format!("{name}: load after the faults"), t);
-    let report = c.consume_and_check(name, &topic, &history).await;
-    phase(&format!("{name}: consume-back"), t);
-    report
+    run_suite(StackSpec::Local { port_base: 23092 }, SCENARIOS);
 }
 
 /// SIGKILL of partition 0's leader, five times, restarting it in between.
@@ -305,7 +201,7 @@ async fn registry_outage(c: &Cluster) -> CheckReport {
     let t = std::time::Instant::now();
     let topic = c.create_topic(name, 3, 2, false).await;
     let history = SharedHistory::default();
-    let avro = || c.settings().with_avro(REGISTRY_URL).unwrap();
+    let avro = || c.settings().with_avro(c.registry_url()).unwrap();
     let producer = tda_kafka_client::TdaProducer::new(&avro()).unwrap();
     let load = Load {
         first: 0,
@@ -408,11 +304,6 @@ async fn negative_control(c: &Cluster) -> CheckReport {
 /// How long the registry stays down: a fresh consumer sees several failed
 /// lookups and backs off (200 ms doubling to 2 s) in this time.
 const REGISTRY_OUTAGE: Duration = Duration::from_secs(30);
-
-fn assert_clean(report: &CheckReport) {
-    assert!(report.is_clean(), "{report}");
-    assert!(report.acknowledged > 0, "{report}");
-}
 
 fn acknowledged_seqs(history: &SharedHistory) -> std::collections::BTreeSet<u64> {
     history

@@ -1,7 +1,10 @@
 //! Faults on the Docker provider, through the engine: kill (SIGKILL),
-//! pause/unpause, a start of the stopped container, and isolation by
+//! pause/unpause, a start of the stopped container (back when the cluster
+//! is ready, as on the local provider), and isolation by
 //! disconnecting the container from the stack network (reconnected with its
 //! service alias by heal).
+
+use std::time::Instant;
 
 use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest};
 use bollard::query_parameters::KillContainerOptionsBuilder;
@@ -11,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use super::{Fault, FaultOptions, FaultReport};
 use crate::docker::topology::Role;
 use crate::docker::DockerProvider;
-use crate::{ClusterError, Progress, Result};
+use crate::poll::Wait;
+use crate::{ClusterError, Progress, Result, Step};
 
 fn engine(operation: String) -> impl FnOnce(bollard::errors::Error) -> ClusterError {
     move |source| ClusterError::Docker { operation, source }
@@ -21,9 +25,9 @@ pub(super) async fn inject(
     p: &DockerProvider,
     config: &ClusterConfig,
     fault: &Fault,
-    _options: &FaultOptions,
-    _progress: &dyn Progress,
-    _cancel: CancellationToken,
+    options: &FaultOptions,
+    progress: &dyn Progress,
+    cancel: CancellationToken,
 ) -> Result<FaultReport> {
     let topology = p.topology_for(config);
     let docker = p.docker();
@@ -81,12 +85,25 @@ pub(super) async fn inject(
                 report.detail = format!("container {name} resumed");
             }
             Fault::Restart { .. } => {
+                let t0 = Instant::now();
                 docker
                     .start_container(name, None)
                     .await
                     .map_err(engine(format!("start {name}")))?;
+                // As on the local provider: back when the cluster is ready.
+                let wait = Wait {
+                    step: Step::WaitReady,
+                    started: t0,
+                    deadline: t0 + options.timeout,
+                    progress,
+                    cancel: &cancel,
+                };
+                crate::ready::wait_for_brokers(config, &wait, || Ok(())).await?;
                 report.started_nodes.push(node);
-                report.detail = format!("container {name} started");
+                report.detail = format!(
+                    "container {name} started and the cluster is ready after {:.1} s",
+                    t0.elapsed().as_secs_f64()
+                );
             }
             Fault::Isolate { .. } => {
                 let req = NetworkDisconnectRequest {

@@ -1,28 +1,67 @@
-//! The shared cluster of `tests/faults.rs` and the helpers its scenarios use.
+//! The shared cluster of the fault test binaries (`tests/faults.rs` on the
+//! local provider, `tests/docker_faults.rs` on Docker) and the helpers
+//! their scenarios use. Each binary uses a part of it.
+#![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod checks;
+mod harness;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use tda_kafka_admin::{Admin, CreateTopic, PartitionInfo};
-use tda_kafka_client::workload::{CheckReport, ConsumedRecord, History, SendOutcome};
-use tda_kafka_client::{workload, ClientSettings, Codec, ConsumerOptions, Jobs, Topic};
+use tda_kafka_client::workload::CheckReport;
+use tda_kafka_client::{workload, ClientSettings, ConsumerOptions, Jobs, Topic};
 use tda_kafka_config::ClientProperties;
 
+// `tests/docker_faults.rs` uses none of these.
+#[allow(unused_imports)]
+pub use checks::*;
+pub use harness::*;
 pub use tda_kafka_client::workload::SharedHistory;
 
-pub const BOOTSTRAP: &str = "127.0.0.1:23092,127.0.0.1:23093,127.0.0.1:23094";
-pub const REGISTRY_URL: &str = "http://127.0.0.1:23081/apis/ccompat/v7";
-const REGISTRY_PORT: u16 = 23081;
+/// Which provider runs the shared cluster, and its ports.
+#[derive(Debug, Clone, Copy)]
+pub enum StackSpec {
+    /// Local JVMs, brokers on `port_base`.. with the registry.
+    Local {
+        /// First broker port; the other ports share its thousands
+        /// (23092: controllers 23192.., registry 23081).
+        port_base: u16,
+    },
+    /// Containers of stack `stack` (the local image set), brokers only.
+    Docker {
+        /// The stack's name (container and volume prefix).
+        stack: &'static str,
+        /// First broker port, as for `Local`.
+        port_base: u16,
+    },
+}
 
-/// The durable profile on a 2-core machine: RF 3, min ISR 2, small heaps.
-const ENV: &str = "\
-ENVIRONMENT=development
+impl StackSpec {
+    fn port_base(self) -> u16 {
+        match self {
+            Self::Local { port_base } | Self::Docker { port_base, .. } => port_base,
+        }
+    }
+
+    /// The registry's port (local provider only: the Docker stack runs brokers only).
+    fn registry_port(self) -> Option<u16> {
+        match self {
+            Self::Local { port_base } => Some(port_base / 1000 * 1000 + 81),
+            Self::Docker { .. } => None,
+        }
+    }
+
+    /// The durable profile on a 2-core machine: RF 3, min ISR 2, small heaps.
+    fn env_text(self) -> String {
+        let k = self.port_base() / 1000;
+        format!(
+            "ENVIRONMENT=development
 KAFKA_BROKER_COUNT=3
 KAFKA_DEFAULT_REPLICATION_FACTOR=3
 KAFKA_MIN_INSYNC_REPLICAS=2
@@ -31,27 +70,34 @@ KAFKA_NUM_NETWORK_THREADS=2
 KAFKA_NUM_IO_THREADS=2
 KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0
 TDA_KAFKA_HOST=127.0.0.1
-TDA_KAFKA_PORT_BASE=23092
-TDA_KAFKA_CONTROLLER_PORT_BASE=23192
+TDA_KAFKA_PORT_BASE={base}
+TDA_KAFKA_CONTROLLER_PORT_BASE={k}192
 TDA_KAFKA_JMX_PORT_BASE=0
-TDA_SCHEMA_REGISTRY_PORT=23081
-TDA_SCHEMA_REGISTRY_INTERNAL_PORT=23082
-TDA_CONNECT_PORT=23083
-TDA_REDIS_PORT=23379
-TDA_KAFKA_UI_PORT=23080
-";
+TDA_SCHEMA_REGISTRY_PORT={k}081
+TDA_SCHEMA_REGISTRY_INTERNAL_PORT={k}082
+TDA_CONNECT_PORT={k}083
+TDA_REDIS_PORT={k}379
+TDA_KAFKA_UI_PORT={k}080
+",
+            base = self.port_base()
+        )
+    }
+}
 
-/// The cluster every scenario of this binary shares.
+/// The cluster every scenario of a fault binary shares.
 pub struct Cluster {
+    spec: StackSpec,
     tmp: tempfile::TempDir,
-    data: PathBuf,
-    env: PathBuf,
+    /// `--provider ...` and the rest of what selects this stack, after
+    /// every command's own arguments.
+    stack_args: Vec<String>,
+    bootstrap: String,
+    registry_url: Option<String>,
 }
 
 impl Cluster {
-    /// Starts it clean (brokers and the registry) and a watchdog that stops
-    /// it when this process exits.
-    pub fn start() -> Self {
+    /// Starts it clean and a watchdog that stops it when this process exits.
+    pub fn start(spec: StackSpec) -> Self {
         let root = std::env::var_os("TDA_KAFKA_TEST_DATA_DIR_ROOT").map(PathBuf::from);
         let tmp = match root {
             Some(r) => {
@@ -61,48 +107,117 @@ impl Cluster {
             None => tempfile::tempdir().unwrap(),
         };
         let env = tmp.path().join("faults.env");
-        std::fs::write(&env, ENV).unwrap();
+        std::fs::write(&env, spec.env_text()).unwrap();
+        let env = env.display().to_string();
+        let data = tmp.path().join("cluster").display().to_string();
+        let stack_args: Vec<String> = match spec {
+            StackSpec::Local { .. } => {
+                vec![
+                    "--provider",
+                    "local",
+                    "--env-file",
+                    &env,
+                    "--data-dir",
+                    &data,
+                ]
+            }
+            StackSpec::Docker { stack, .. } => vec![
+                "--provider",
+                "docker",
+                "--stack",
+                stack,
+                "--heap",
+                "384m",
+                "--env-file",
+                &env,
+            ],
+        }
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let base = spec.port_base();
         let c = Self {
-            data: tmp.path().join("cluster"),
-            env,
+            spec,
+            bootstrap: (base..base + 3)
+                .map(|p| format!("127.0.0.1:{p}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            registry_url: spec
+                .registry_port()
+                .map(|p| format!("http://127.0.0.1:{p}/apis/ccompat/v7")),
+            stack_args,
             tmp,
         };
         c.watchdog();
-        let out = c.cli(&[
-            "start",
-            "--clean",
-            "--no-topics",
-            "--without",
-            "kafka-connect,redis,kafka-ui",
-            "--timeout",
-            "400",
-        ]);
+        let mut start = vec!["start", "--clean", "--no-topics", "--timeout", "400"];
+        start.extend(match spec {
+            StackSpec::Local { .. } => ["--without", "kafka-connect,redis,kafka-ui"],
+            StackSpec::Docker { .. } => ["--profile", "brokers"],
+        });
+        let out = c.cli(&start);
         assert!(out.status.success(), "the fault cluster did not start");
         c
     }
 
-    /// `tda-kafka stop --force` on this cluster once this process is gone.
+    /// `tda-kafka stop --force` on this cluster once this process is gone
+    /// (on Docker also removing its volumes).
     // The watchdog must outlive this process, so it is never waited for
     // (init reaps it).
     #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
+        let quoted: Vec<String> = self.stop_args().iter().map(|a| format!("'{a}'")).collect();
         let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; '{bin}' stop --force --provider local --env-file '{env}' --data-dir '{data}' >/dev/null 2>&1; rm -rf '{tmp}'",
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; '{bin}' {args} >/dev/null 2>&1; rm -rf '{tmp}'",
             pid = std::process::id(),
             bin = env!("CARGO_BIN_EXE_tda-kafka"),
-            env = self.env.display(),
-            data = self.data.display(),
+            args = quoted.join(" "),
             tmp = self.tmp.path().display(),
         );
         use std::os::unix::process::CommandExt as _;
-        Command::new("sh")
+        self.command()
             .args(["-c", &script])
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .expect("cannot start the watchdog");
+    }
+
+    /// `stop --force` (Docker: `--clean-all` too, removing its volumes).
+    fn stop_words(&self) -> Vec<&'static str> {
+        let mut words = vec!["stop", "--force"];
+        if matches!(self.spec, StackSpec::Docker { .. }) {
+            words.push("--clean-all");
+        }
+        words
+    }
+
+    /// [`Self::stop_words`] and the stack's arguments.
+    fn stop_args(&self) -> Vec<String> {
+        let words = self.stop_words().into_iter().map(String::from);
+        words.chain(self.stack_args.iter().cloned()).collect()
+    }
+
+    /// `sh` with this cluster's environment: secrets and backups of a
+    /// Docker stack go under its temporary directory.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.env("XDG_DATA_HOME", self.tmp.path().join("data-home"))
+            .env_remove("TDA_KAFKA_PROVIDER")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// The brokers' host listeners.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// The registry's Confluent API (local provider only).
+    pub fn registry_url(&self) -> &str {
+        self.registry_url
+            .as_deref()
+            .expect("this fault cluster runs no registry")
     }
 
     /// A directory for files of the scenarios.
@@ -112,19 +227,12 @@ impl Cluster {
 
     /// Runs `tda-kafka ARGS` against this cluster.
     pub fn cli(&self, args: &[&str]) -> Output {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.extend([
-            "--provider".into(),
-            "local".into(),
-            "--env-file".into(),
-            self.env.display().to_string(),
-            "--data-dir".into(),
-            self.data.display().to_string(),
-        ]);
         let t0 = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-            .args(&all)
-            .stdin(Stdio::null())
+        let out = self
+            .command()
+            .args(["-c", "exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_tda-kafka")])
+            .args(args)
+            .args(&self.stack_args)
             .output()
             .expect("cannot run tda-kafka");
         eprintln!(
@@ -150,17 +258,18 @@ impl Cluster {
 
     /// Stops the cluster (and removes every fault first, as `stop` does).
     pub fn stop(&self) {
-        let out = self.cli(&["stop", "--force"]);
+        let out = self.cli(&self.stop_words());
         assert!(out.status.success(), "stop failed");
     }
 
     /// Waits until the cluster is healthy again: 3 brokers, every partition
-    /// fully replicated, the registry up. A scenario that passed undid its
+    /// fully replicated, the registry up (if the stack has one). A scenario that passed undid its
     /// own faults, so that is a short wait; after one that failed (or if the
     /// cluster is not healthy within a minute) whatever it left is undone
     /// first: isolation, pauses, dead nodes, a stopped registry.
     pub async fn recover(&self, passed: bool) {
-        let healthy = || all_replicated() && port_open(REGISTRY_PORT);
+        let registry_up = || self.spec.registry_port().is_none_or(port_open);
+        let healthy = || self.all_replicated() && registry_up();
         if passed && poll_until(Duration::from_secs(60), healthy).await {
             return;
         }
@@ -171,20 +280,20 @@ impl Cluster {
                 self.cli(&["fault", "restart", node]);
             }
         }
-        if !port_open(REGISTRY_PORT) {
+        if !registry_up() {
             self.start_registry();
         }
         wait_until(
             "3 brokers and every partition fully replicated",
             Duration::from_secs(240),
-            all_replicated,
+            || self.all_replicated(),
         )
         .await;
     }
 
     /// Client settings: JSON values, a delivery timeout past a failover.
     pub fn settings(&self) -> ClientSettings {
-        ClientSettings::new(BOOTSTRAP)
+        ClientSettings::new(&self.bootstrap)
             .with_delivery_timeout(Duration::from_secs(60))
             .with_service_name("fault-tests")
     }
@@ -198,7 +307,7 @@ impl Cluster {
     /// typed producer refuses, for the negative control.
     pub fn raw_acks1_producer(&self) -> FutureProducer {
         rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", BOOTSTRAP)
+            .set("bootstrap.servers", &self.bootstrap)
             .set("acks", "1")
             .set("enable.idempotence", "false")
             .set("message.timeout.ms", "10000")
@@ -209,7 +318,7 @@ impl Cluster {
 
     async fn admin(&self) -> Admin {
         let mut props = ClientProperties::default();
-        props.set("bootstrap.servers", BOOTSTRAP);
+        props.set("bootstrap.servers", &self.bootstrap);
         Admin::connect(&props, Duration::from_secs(15))
             .await
             .unwrap()
@@ -267,7 +376,7 @@ impl Cluster {
 
     /// The leader of partition `p` now, from any broker's metadata.
     pub fn leader_now(&self, topic: &str, p: i32) -> Option<u16> {
-        metadata(topic)?
+        self.metadata(topic)?
             .into_iter()
             .find(|(id, ..)| *id == p)
             .and_then(|(_, leader, ..)| u16::try_from(leader).ok())
@@ -280,7 +389,7 @@ impl Cluster {
             &format!("{topic} fully replicated"),
             Duration::from_secs(180),
             || {
-                metadata(topic).is_some_and(|ps| {
+                self.metadata(topic).is_some_and(|ps| {
                     !ps.is_empty()
                         && ps
                             .iter()
@@ -293,7 +402,7 @@ impl Cluster {
 
     /// SIGKILL of the registry (and its root-path proxy: the process group).
     pub fn kill_registry(&self) {
-        let pid_file = self.data.join("registry").join("registry.pid");
+        let pid_file = self.dir().join("cluster/registry/registry.pid");
         let pid = std::fs::read_to_string(&pid_file).unwrap();
         let pid = pid.trim();
         let ok = Command::new("kill")
@@ -303,10 +412,14 @@ impl Cluster {
             .success();
         assert!(ok, "kill of the registry's process group {pid}");
         let t0 = Instant::now();
-        while port_open(REGISTRY_PORT) && t0.elapsed() < Duration::from_secs(30) {
+        let port = self
+            .spec
+            .registry_port()
+            .expect("a local stack with a registry");
+        while port_open(port) && t0.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(100));
         }
-        assert!(!port_open(REGISTRY_PORT), "the registry still answers");
+        assert!(!port_open(port), "the registry still answers");
     }
 
     /// Starts the registry again through `tda-kafka start` (the nodes run,
@@ -325,7 +438,7 @@ impl Cluster {
     pub fn spawn_consumer(&self, topic: &str, group: &str, out: &Path) -> Child {
         Command::new(std::env::current_exe().unwrap())
             .env("TDA_FAULT_CHILD", "consumer")
-            .env("TDA_FAULT_BOOTSTRAP", BOOTSTRAP)
+            .env("TDA_FAULT_BOOTSTRAP", &self.bootstrap)
             .env("TDA_FAULT_TOPIC", topic)
             .env("TDA_FAULT_GROUP", group)
             .env("TDA_FAULT_OUT", out)
@@ -357,57 +470,58 @@ impl Cluster {
         );
         history.lock().unwrap().check(name)
     }
+
+    /// The partitions of `topic` as any broker's metadata reports them.
+    fn metadata(&self, topic: &str) -> Option<Vec<PartitionMeta>> {
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .ok()?;
+        let meta = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .ok()?;
+        let t = meta.topics().iter().find(|t| t.name() == topic)?;
+        Some(
+            t.partitions()
+                .iter()
+                .map(|p| {
+                    let mut r = p.replicas().to_vec();
+                    let mut i = p.isr().to_vec();
+                    r.sort_unstable();
+                    i.sort_unstable();
+                    (p.id(), p.leader(), r, i)
+                })
+                .collect(),
+        )
+    }
+
+    /// Three brokers registered and every partition of every topic led, with
+    /// all replicas in sync.
+    pub fn all_replicated(&self) -> bool {
+        let Ok(consumer) = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create::<BaseConsumer>()
+        else {
+            return false;
+        };
+        let Ok(meta) = consumer.fetch_metadata(None, Duration::from_secs(5)) else {
+            return false;
+        };
+        meta.brokers().len() == 3
+            && meta.topics().iter().all(|t| {
+                t.partitions().iter().all(|p| {
+                    let mut r = p.replicas().to_vec();
+                    let mut i = p.isr().to_vec();
+                    r.sort_unstable();
+                    i.sort_unstable();
+                    p.leader() > 0 && r == i
+                })
+            })
+    }
 }
 
 /// `(partition, leader, replicas, isr)` of `topic` (replicas and ISR sorted).
 type PartitionMeta = (i32, i32, Vec<i32>, Vec<i32>);
-
-fn metadata(topic: &str) -> Option<Vec<PartitionMeta>> {
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", BOOTSTRAP)
-        .create()
-        .ok()?;
-    let meta = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(5))
-        .ok()?;
-    let t = meta.topics().iter().find(|t| t.name() == topic)?;
-    Some(
-        t.partitions()
-            .iter()
-            .map(|p| {
-                let mut r = p.replicas().to_vec();
-                let mut i = p.isr().to_vec();
-                r.sort_unstable();
-                i.sort_unstable();
-                (p.id(), p.leader(), r, i)
-            })
-            .collect(),
-    )
-}
-
-/// Three brokers registered and every partition of every topic led, with
-/// all replicas in sync.
-fn all_replicated() -> bool {
-    let Ok(consumer) = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", BOOTSTRAP)
-        .create::<BaseConsumer>()
-    else {
-        return false;
-    };
-    let Ok(meta) = consumer.fetch_metadata(None, Duration::from_secs(5)) else {
-        return false;
-    };
-    meta.brokers().len() == 3
-        && meta.topics().iter().all(|t| {
-            t.partitions().iter().all(|p| {
-                let mut r = p.replicas().to_vec();
-                let mut i = p.isr().to_vec();
-                r.sort_unstable();
-                i.sort_unstable();
-                p.leader() > 0 && r == i
-            })
-        })
-}
 
 fn port_open(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(
@@ -420,186 +534,4 @@ fn port_open(port: u16) -> bool {
 /// The topic as a typed `tda_jobs`-shaped topic.
 pub fn typed(topic: &str) -> Topic<Jobs> {
     Topic::named(topic)
-}
-
-/// Prints `PHASE what: N.N s` (the time since `since`) to stderr and
-/// returns now: where the suite's time goes, phase by phase.
-pub fn phase(what: &str, since: Instant) -> Instant {
-    eprintln!("PHASE {what}: {:.1} s", since.elapsed().as_secs_f64());
-    Instant::now()
-}
-
-/// Polls `done` every 200 ms until it holds; panics after `bound`.
-pub async fn wait_until(what: &str, bound: Duration, done: impl FnMut() -> bool) {
-    assert!(
-        poll_until(bound, done).await,
-        "timed out after {bound:?} waiting for {what}"
-    );
-}
-
-/// Polls `done` every 200 ms until it holds (true) or `bound` passed (false).
-pub async fn poll_until(bound: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while !done() {
-        if t0.elapsed() >= bound {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    true
-}
-
-/// The records the child consumer wrote (`partition offset seq` lines).
-pub fn consumed_lines(path: &Path) -> Vec<ConsumedRecord> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter(|l| l.ends_with(|c: char| c.is_ascii_digit()))
-        .filter_map(|l| {
-            let mut w = l.split(' ');
-            Some(ConsumedRecord {
-                partition: w.next()?.parse().ok()?,
-                offset: w.next()?.parse().ok()?,
-                seq: w.next()?.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
-/// SIGTERM to `child`, then waits for it (bounded; killed after the bound).
-pub fn terminate(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(60) {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(
-                status.success(),
-                "the consumer process exited with {status}"
-            );
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("the consumer process did not stop on SIGTERM");
-}
-
-/// Offsets below each partition's end that were never consumed.
-pub fn offset_gaps(h: &History, ends: &HashMap<i32, i64>) -> u64 {
-    let mut seen: HashMap<i32, BTreeSet<i64>> = HashMap::new();
-    for r in h.consumed_records() {
-        seen.entry(r.partition).or_default().insert(r.offset);
-    }
-    ends.iter()
-        .map(|(p, end)| {
-            let s = seen.get(p);
-            (0..*end)
-                .filter(|o| !s.is_some_and(|s| s.contains(o)))
-                .count() as u64
-        })
-        .sum()
-}
-
-/// Sends `seqs` through the raw producer, recording each outcome.
-pub async fn raw_send(
-    producer: &FutureProducer,
-    topic: &str,
-    seqs: std::ops::Range<u64>,
-    history: &SharedHistory,
-) {
-    let mut pending = Vec::new();
-    for seq in seqs {
-        let (key, value) = workload::record(seq);
-        let payload = Codec::Json.encode(topic, &value).await.unwrap();
-        let fut = producer
-            .send_result(FutureRecord::to(topic).key(&key).payload(&payload))
-            .map_err(|(e, _)| e)
-            .unwrap();
-        pending.push((seq, fut));
-    }
-    for (seq, fut) in pending {
-        let outcome = match fut.await {
-            Ok(Ok(d)) => SendOutcome::Acknowledged {
-                partition: d.partition,
-                offset: d.offset,
-            },
-            _ => SendOutcome::Unknown,
-        };
-        history.lock().unwrap().sent(seq, outcome);
-    }
-}
-
-/// Committed offsets of a group, sampled every 200 ms from outside it.
-pub struct CommitWatch {
-    stop: Arc<AtomicBool>,
-    state: Arc<Mutex<CommitStats>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// What a [`CommitWatch`] saw.
-#[derive(Debug, Clone, Default)]
-pub struct CommitStats {
-    /// Samples taken.
-    pub samples: u64,
-    /// Times a partition's committed offset was lower than before.
-    pub backwards: u64,
-    /// The latest committed offset per partition.
-    pub latest: HashMap<i32, i64>,
-}
-
-impl CommitWatch {
-    pub fn start(settings: ClientSettings, group: &str, topic: &str, partitions: i32) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let state = Arc::new(Mutex::new(CommitStats::default()));
-        let (s, st, group, topic) = (
-            stop.clone(),
-            state.clone(),
-            group.to_owned(),
-            topic.to_owned(),
-        );
-        let ps: Vec<i32> = (0..partitions).collect();
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                if let Ok(got) = tda_kafka_client::consumer::committed_offsets(
-                    &settings,
-                    &group,
-                    &topic,
-                    &ps,
-                    Duration::from_secs(5),
-                ) {
-                    let mut st = st.lock().unwrap();
-                    st.samples += 1;
-                    for (p, o) in got {
-                        if let Some(o) = o {
-                            if st.latest.get(&p).is_some_and(|&last| o < last) {
-                                st.backwards += 1;
-                            }
-                            st.latest.insert(p, o);
-                        }
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
-        Self {
-            stop,
-            state,
-            thread: Some(thread),
-        }
-    }
-
-    /// The latest committed offsets.
-    pub fn latest(&self) -> HashMap<i32, i64> {
-        self.state.lock().unwrap().latest.clone()
-    }
-
-    /// Stops sampling and returns what was seen.
-    pub fn stop(mut self) -> CommitStats {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.state.lock().unwrap().clone()
-    }
 }

@@ -1,0 +1,163 @@
+//! Fault tests on the Docker provider: `tda-kafka fault` through the real
+//! engine (kill, pause/unpause, network disconnect and reconnect) against a
+//! 3-broker KRaft stack of the local image set (stack `tda-fdk`, brokers on
+//! host ports 35092-35094; RF 3, min ISR 2, unclean leader election off),
+//! under the same typed workload and checker as `tests/faults.rs`; each
+//! scenario prints its `FAULT-RESULT ...` line (RELIABILITY.md).
+//!
+//! Needs a Docker engine and the local images (`scripts/docker-engine.sh
+//! ensure`, `tda-kafka images build`, as scripts/test.sh does); FAILS
+//! without them. A custom harness (faults_support/harness.rs):
+//! `cargo test --test docker_faults NAME` runs the scenarios whose name
+//! contains NAME; a watchdog removes the stack when this binary exits.
+
+mod faults_support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use faults_support::*;
+use futures::FutureExt as _;
+use tda_kafka_client::workload::CheckReport;
+
+const STACK: &str = "tda-fdk";
+
+const SCENARIOS: &[(&str, Scenario)] = &[
+    ("docker_leader_kill_2x", |c| leader_kill(c).boxed()),
+    ("docker_leader_pause_past_session_timeout", |c| {
+        leader_pause(c).boxed()
+    }),
+    ("docker_isolate_leader_and_heal", |c| {
+        isolate_and_heal(c).boxed()
+    }),
+];
+
+fn main() {
+    let spec = StackSpec::Docker {
+        stack: STACK,
+        port_base: 35092,
+    };
+    run_suite(spec, SCENARIOS);
+}
+
+/// The engine's SIGKILL of partition 0's leader container, twice: another
+/// broker takes over, then the container is started again (`fault restart`
+/// returns when the cluster is ready).
+async fn leader_kill(c: &Cluster) -> CheckReport {
+    let report = under_load(c, "docker_fault_leader_kill", |topic| async move {
+        for round in 1..=2 {
+            let killed = c.fault(&["kill-leader", &topic, "0"]);
+            let node = killed["node"].as_u64().unwrap();
+            let container = killed["container"].as_str().unwrap().to_owned();
+            eprintln!("round {round}: killed leader {node} ({container})");
+            assert_eq!(
+                docker(&["inspect", "-f", "{{.State.Running}}", &container]),
+                "false",
+                "the engine reports the killed container stopped"
+            );
+            wait_until(
+                "a new leader of the killed one's partition",
+                Duration::from_secs(60),
+                || {
+                    c.leader_now(&topic, 0)
+                        .is_some_and(|l| u64::from(l) != node)
+                },
+            )
+            .await;
+            let restarted = c.fault(&["restart", &node.to_string()]);
+            assert!(
+                restarted["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("the cluster is ready")),
+                "{restarted}"
+            );
+            c.wait_fully_replicated(&topic).await;
+        }
+    })
+    .await;
+    assert_clean(&report);
+    report
+}
+
+/// The engine's pause of partition 0's leader past the broker session
+/// timeout (it is fenced and replaced), then unpause.
+async fn leader_pause(c: &Cluster) -> CheckReport {
+    let report = under_load(c, "docker_fault_pause", |topic| async move {
+        let leader = c.leader(&topic, 0).await;
+        let paused = c.fault(&["pause", &leader.to_string()]);
+        let container = paused["container"].as_str().unwrap().to_owned();
+        assert_eq!(
+            docker(&["inspect", "-f", "{{.State.Paused}}", &container]),
+            "true"
+        );
+        wait_until(
+            "a new leader of the paused one's partition",
+            Duration::from_secs(60),
+            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        c.fault(&["resume", &leader.to_string()]);
+        c.wait_fully_replicated(&topic).await;
+    })
+    .await;
+    assert_clean(&report);
+    report
+}
+
+/// Partition 0's leader disconnected from the stack network until it is
+/// replaced, then reconnected (with its alias) by heal.
+async fn isolate_and_heal(c: &Cluster) -> CheckReport {
+    let report = under_load(c, "docker_fault_isolate", |topic| async move {
+        let leader = c.leader(&topic, 0).await;
+        let done = c.fault(&["isolate", &leader.to_string()]);
+        let container = done["container"].as_str().unwrap().to_owned();
+        let network = format!("{STACK}-kafka-network");
+        assert_eq!(done["added"].as_array().unwrap().len(), 1, "{done}");
+        assert!(
+            !networks_of(&container).contains(&network),
+            "the engine shows {container} still on {network}"
+        );
+        wait_until(
+            "a new leader of the isolated one's partition",
+            Duration::from_secs(60),
+            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
+        )
+        .await;
+        let healed = c.fault(&["heal", &leader.to_string()]);
+        assert_eq!(healed["removed"].as_array().unwrap().len(), 1, "{healed}");
+        assert!(
+            networks_of(&container).contains(&network),
+            "heal did not reconnect {container} to {network}"
+        );
+        c.wait_fully_replicated(&topic).await;
+    })
+    .await;
+    assert_clean(&report);
+    report
+}
+
+/// The networks the engine shows `container` on (the `docker` CLI: an
+/// independent view).
+fn networks_of(container: &str) -> String {
+    docker(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        container,
+    ])
+}
+
+/// `docker ARGS`, which must succeed; its trimmed stdout.
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI is needed");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

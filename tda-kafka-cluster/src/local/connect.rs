@@ -44,7 +44,7 @@ impl LocalProvider {
     }
 
     /// The worker's properties: brokers and security, group, REST listener,
-    /// internal topics, JSON converters, plugin path.
+    /// internal topics, JSON converters, plugin path and discovery.
     pub(super) fn connect_worker_properties(&self, config: &ClusterConfig) -> Properties {
         let net = &config.network;
         let rf = config.replication_for(config.broker_count).factor;
@@ -81,6 +81,10 @@ impl LocalProvider {
                 .map(|d| d.display().to_string())
                 .collect::<Vec<_>>()
                 .join(","),
+        )
+        .set(
+            "plugin.discovery",
+            config.services.connect_plugin_discovery(),
         );
         // The worker's own clients, and those of the tasks (producer./consumer./admin.).
         let security = java_client_security(config);
@@ -244,8 +248,11 @@ mod tests {
             Some(format!("{},/opt/plugins", p.connect_plugin_dir().display()).as_str())
         );
         assert_eq!(props.get("listeners"), Some("http://127.0.0.1:8083"));
+        // The user's plugins may lack ServiceLoader manifests: scanned.
+        assert_eq!(props.get("plugin.discovery"), Some("hybrid_warn"));
         let three = p.connect_worker_properties(&ClusterConfig::default());
         assert_eq!(three.get("offset.storage.replication.factor"), Some("3"));
+        assert_eq!(three.get("plugin.discovery"), Some("service_load"));
         assert!(!three.has_secrets());
     }
 

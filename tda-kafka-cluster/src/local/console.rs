@@ -5,14 +5,9 @@
 use tda_kafka_config::ClusterConfig;
 
 use super::process;
-use super::start::check_launched;
+use super::services::Spawned;
 use super::{Launched, LocalProvider, REGISTRY_API};
-use crate::poll::{Attempt, Wait};
-use crate::ready::probe_service;
-use crate::{
-    ClusterError, ConsoleLaunch, ProgressEvent, Result, ServiceAddress, ServiceKind, StackMember,
-    Step,
-};
+use crate::{ClusterError, ConsoleLaunch, Result, ServiceAddress, ServiceKind, StackMember};
 
 impl LocalProvider {
     /// The console's command line: `ui` with the stack's addresses, the
@@ -43,61 +38,28 @@ impl LocalProvider {
         args
     }
 
-    /// Starts the console and waits until it answers.
-    pub(super) async fn start_console(
+    /// Starts the console process; the caller waits for it with the other
+    /// services (`services::wait_all`: `GET /` answers 200).
+    pub(super) fn spawn_console(
         &self,
         config: &ClusterConfig,
         launch: &ConsoleLaunch,
         registry: bool,
         launched: &mut Vec<Launched>,
-        wait: &Wait<'_>,
-    ) -> Result<()> {
+    ) -> Result<Spawned> {
         let member = StackMember::Service(ServiceKind::Ui);
-        let step = Step::Other {
-            name: "starting the web console".into(),
-        };
-        wait.progress
-            .report(ProgressEvent::Started { step: step.clone() });
         let dir = self.console_dir();
         std::fs::create_dir_all(&dir).map_err(ClusterError::io("cannot create", &dir))?;
         let log = self.log_file(member);
         let args = self.console_args(config, launch, registry);
         let pid = process::spawn_detached(&launch.program, &args, &dir, &log)?;
-        launched.push(Launched {
-            member,
-            pid,
-            log: log.clone(),
-        });
+        let this = Launched { member, pid, log };
+        launched.push(this.clone());
         process::write_pid(&self.pid_file(member), pid)?;
-        let at = ServiceAddress::new(config.network.host.clone(), config.network.ui_port, "");
-        let this: Vec<Launched> = launched.last().cloned().into_iter().collect();
-        Wait {
-            step: step.clone(),
-            ..*wait
-        }
-        .until(
-            || async {
-                if let Err(e) = check_launched(&this) {
-                    return Attempt::Failed(e);
-                }
-                match probe_service(ServiceKind::Ui, &at).await {
-                    Ok(_) => Attempt::Ready(()),
-                    Err(p) => Attempt::Pending(p),
-                }
-            },
-            |waited, last_problem| ClusterError::NotReady {
-                waited,
-                last_problem: format!(
-                    "the web console at {}: {last_problem}",
-                    at.url(ServiceKind::Ui)
-                ),
-            },
-        )
-        .await?;
-        wait.progress.report(ProgressEvent::Finished {
-            step,
-            detail: format!("pid {pid}, {}", at.url(ServiceKind::Ui)),
-        });
-        Ok(())
+        Ok(Spawned {
+            kind: ServiceKind::Ui,
+            at: ServiceAddress::new(config.network.host.clone(), config.network.ui_port, ""),
+            launched: this,
+        })
     }
 }

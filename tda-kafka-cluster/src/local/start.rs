@@ -433,23 +433,27 @@ impl LocalProvider {
         }
         crate::ready::wait_for_brokers(config, &wait, || check_launched(launched)).await?;
         let ready_after = t0.elapsed();
-        let topics =
-            crate::topics::ensure_requested(options.create_topics, config, progress).await?;
-        // Connect needs the brokers (its internal topics, its group).
+        // Connect needs every broker (its internal topics have the profile's
+        // replication factor, and it fails on fewer brokers); its JVM start
+        // overlaps the creation of the topics.
         if let (Some(jars), Some(plugins)) = (&connect_jars, &connect_plugins) {
             progress.report(ProgressEvent::Started {
                 step: start_step(ServiceKind::Connect),
             });
             spawned.push(self.spawn_connect(config, &java, jars, plugins, progress, launched)?);
         }
+        let topics =
+            crate::topics::ensure_requested(options.create_topics, config, progress).await?;
+        // The console needs the brokers only: it starts beside Connect.
+        if let (true, Some(launch)) = (plan.start_console, &options.console) {
+            progress.report(ProgressEvent::Started {
+                step: start_step(ServiceKind::Ui),
+            });
+            let registry = plan.registry_running || plan.start_registry;
+            spawned.push(self.spawn_console(config, launch, registry, launched)?);
+        }
         super::services::wait_all(config, &spawned, &wait).await?;
         started_services.extend(spawned.iter().map(|s| s.kind));
-        if let (true, Some(launch)) = (plan.start_console, &options.console) {
-            let registry = plan.registry_running || plan.start_registry;
-            self.start_console(config, launch, registry, launched, &wait)
-                .await?;
-            started_services.push(ServiceKind::Ui);
-        }
         let status = self.status_now()?;
         Ok(StartReport {
             provider: crate::ProviderKind::Local,

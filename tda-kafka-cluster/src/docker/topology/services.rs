@@ -158,6 +158,13 @@ pub(super) fn companions(cx: &Cx<'_>, broker_keys: &[String], out: &mut Parts) {
             "CONNECT_VALUE_CONVERTER_SCHEMAS_ENABLE".into(),
             "false".into(),
         );
+        if cx.set == ImageSet::Local {
+            // Only the image's own plugins (Kafka's, with manifests).
+            environment.insert(
+                "CONNECT_PLUGIN_DISCOVERY".into(),
+                cx.config.services.connect_plugin_discovery().into(),
+            );
+        }
         out.services.push(ServiceSpec {
             container_name: cx.options.container_name(&key),
             key,

@@ -63,6 +63,10 @@ fn local_topology_has_the_seed_names_and_ports() {
     );
     assert_eq!(connect.environment["CONNECT_GROUP_ID"], "tda-connect");
     assert_eq!(
+        connect.environment["CONNECT_PLUGIN_DISCOVERY"],
+        "service_load"
+    );
+    assert_eq!(
         connect.environment["CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR"],
         "3"
     );

@@ -13,11 +13,12 @@
 //! ```text
 //! TDA_KAFKA_BENCH_BOOTSTRAP=127.0.0.1:21092,127.0.0.1:21093,127.0.0.1:21094 \
 //! TDA_KAFKA_BENCH_REGISTRY_URL=http://127.0.0.1:21081/apis/ccompat/v7 \
-//! cargo run --release -p tda-kafka-benches --bin latency -- 20 1000 5
+//! cargo run --release -p tda-kafka-benches --bin latency -- 10 1000 5 3
 //! ```
-//! Arguments: seconds per variant (default 20), records per second (default
-//! 1000), `linger.ms` (default: none set, i.e. librdkafka's default of 5 ms;
-//! give 0 to send each record as soon as possible).
+//! Arguments: seconds per variant and round (default 20), records per
+//! second (default 1000), `linger.ms` (default or `-`: none set, i.e.
+//! librdkafka's default of 5 ms; give 0 to send each record as soon as
+//! possible), rounds (default 3; typed and raw alternate within each).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -74,18 +75,26 @@ impl Samples {
     }
 
     fn summary(&self, name: &str, sent: u64) -> String {
-        let mut v = self.us.lock().expect("samples").clone();
-        v.sort_unstable();
-        format!(
-            "{name}: {} records measured of {sent} sent ({} received), p50 {} us, p99 {} us, p99.9 {} us, max {} us",
-            v.len(),
+        summary(
+            name,
+            self.us.lock().expect("samples").clone(),
+            sent,
             self.data.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// One line: how many were measured, p50, p99, p99.9 and the maximum.
+fn summary(name: &str, mut v: Vec<u64>, sent: u64, received: u64) -> String {
+    v.sort_unstable();
+    format!(
+            "{name}: {} records measured of {sent} sent ({received} received), p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+            v.len(),
             quantile(&v, 0.5),
             quantile(&v, 0.99),
             quantile(&v, 0.999),
             v.last().copied().unwrap_or(0)
         )
-    }
 }
 
 /// Waits until `samples` has received the `sent` measured records (or 10 s
@@ -108,7 +117,12 @@ async fn until_assigned(samples: &Samples, mut probe: impl FnMut()) {
     }
 }
 
-async fn typed(settings: &ClientSettings, topic: &Topic<Events>, secs: u64, rate: u64) -> String {
+async fn typed(
+    settings: &ClientSettings,
+    topic: &Topic<Events>,
+    secs: u64,
+    rate: u64,
+) -> Arc<Samples> {
     let samples = Arc::new(Samples::default());
     let consumer = TdaConsumer::new(
         settings,
@@ -167,7 +181,7 @@ async fn typed(settings: &ClientSettings, topic: &Topic<Events>, secs: u64, rate
     drain(&samples, total).await;
     token.cancel();
     run.await.expect("consumer task").expect("consumer run");
-    samples.summary("typed", total)
+    samples
 }
 
 async fn raw(
@@ -176,7 +190,7 @@ async fn raw(
     secs: u64,
     rate: u64,
     payload: &[u8],
-) -> String {
+) -> Arc<Samples> {
     use apache_avro::reader::datum::GenericDatumReader;
     let samples = Arc::new(Samples::default());
     let consumer: StreamConsumer = settings
@@ -248,7 +262,7 @@ async fn raw(
     drain(&samples, total).await;
     token.cancel();
     run.await.expect("consumer task");
-    samples.summary("raw", total)
+    samples
 }
 
 #[tokio::main]
@@ -256,7 +270,8 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let secs: u64 = args.get(1).map_or(20, |s| s.parse().expect("seconds"));
     let rate: u64 = args.get(2).map_or(1000, |s| s.parse().expect("rate"));
-    let linger: Option<String> = args.get(3).cloned();
+    let linger: Option<String> = args.get(3).filter(|l| *l != "-").cloned();
+    let rounds: u64 = args.get(4).map_or(3, |s| s.parse().expect("rounds"));
     let mut settings = ClientSettings::new(bootstrap())
         .with_service_name("latency-bench")
         .with_avro(registry_url())
@@ -264,25 +279,51 @@ async fn main() {
     if let Some(l) = &linger {
         settings = settings.with_property("linger.ms", l.clone());
     }
-    let id = unique_suffix();
-    let typed_topic = Topic::<Events>::named(format!("lat-typed-{id}"));
-    let raw_topic = format!("lat-raw-{id}");
-    for t in [typed_topic.name(), raw_topic.as_str()] {
-        create_topic(t, 3, 3, 2).await;
-    }
+    // Fresh topics per round and variant: a new group never sees records of
+    // an earlier round.
+    let topic_of = |variant: &str, round: u64| format!("lat-{variant}-{round}-{}", unique_suffix());
     let payload = settings
         .codec()
-        .encode(typed_topic.name(), &one_kb_event(0))
+        .encode("lat-payload", &one_kb_event(0))
         .await
         .expect("encode");
     println!(
-        "setup: {} brokers, RF 3, min.insync.replicas 2, 3 partitions, acks=all, {rate} records/s for {secs} s per variant (first second warm-up), value ~{} bytes Avro, linger.ms {}, load average {}",
+        "setup: {} brokers, RF 3, min.insync.replicas 2, 3 partitions, acks=all, {rate} records/s for {secs} s per variant and round (first second warm-up), {rounds} rounds, variants interleaved, value ~{} bytes Avro, linger.ms {}, load average {}",
         bootstrap().split(',').count(),
         payload.len(),
         linger.as_deref().unwrap_or("librdkafka default (5)"),
         load_average()
     );
-    println!("{}", typed(&settings, &typed_topic, secs, rate).await);
-    println!("{}", raw(&settings, &raw_topic, secs, rate, &payload).await);
+    // Interleaved, the order alternating per round, so both variants see
+    // the same machine; the last lines pool every round's samples.
+    let mut pooled: [(Vec<u64>, u64, u64); 2] = Default::default();
+    for round in 0..rounds {
+        for variant in [round % 2, 1 - round % 2] {
+            let name = ["typed", "raw"][variant as usize];
+            let topic = topic_of(name, round);
+            create_topic(&topic, 3, 3, 2).await;
+            let samples = if variant == 0 {
+                typed(&settings, &Topic::named(topic), secs, rate).await
+            } else {
+                raw(&settings, &topic, secs, rate, &payload).await
+            };
+            println!(
+                "round {}: {} (load {})",
+                round + 1,
+                samples.summary(name, secs * rate),
+                load_average()
+            );
+            let p = &mut pooled[variant as usize];
+            p.0.extend(samples.us.lock().expect("samples").iter());
+            p.1 += secs * rate;
+            p.2 += samples.data.load(Ordering::Relaxed);
+        }
+    }
+    for (name, (us, sent, received)) in ["typed (all rounds)", "raw (all rounds)"]
+        .into_iter()
+        .zip(pooled)
+    {
+        println!("{}", summary(name, us, sent, received));
+    }
     println!("load average at end {}", load_average());
 }

@@ -19,8 +19,13 @@ need kcat "apt-get install kcat (an independent client the tests cross-check wit
 need redis-server "apt-get install redis-server (Redis, a service of the test stack)"
 python3 -c 'import confluent_kafka' 2>/dev/null \
   || fail "python3 confluent_kafka is missing for $(command -v python3): python3 -m pip install 'confluent-kafka[avro,schemaregistry]' (or apt-get install python3-confluent-kafka for /usr/bin/python3)"
-if [ -z "${KAFKA_HOME:-}" ] && [ ! -f "${XDG_CACHE_HOME:-$HOME/.cache}/tda-kafka/kafka-4.4.0/.tda-kafka-complete" ]; then
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/tda-kafka"
+if [ -z "${KAFKA_HOME:-}" ] && [ ! -f "$CACHE/kafka-4.4.0/.tda-kafka-complete" ]; then
   need mvn "apt-get install maven (fetches Kafka once into ~/.cache/tda-kafka), or set KAFKA_HOME"
+fi
+# The ZooKeeper-mode jars (the ZooKeeper-mode tests and the local image set's kafka-zk image).
+if [ ! -f "$CACHE/kafka-zookeeper-3.9.1/.tda-kafka-complete" ]; then
+  need mvn "apt-get install maven (fetches Kafka 3.9.1 with ZooKeeper once into ~/.cache/tda-kafka)"
 fi
 
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps \

@@ -162,15 +162,8 @@ async fn node_state(node: u16, at: &str) -> ZookeeperNodeState {
         role: None,
         problem: None,
     };
-    match four_letter(at, "ruok").await {
-        Ok(answer) if answer.starts_with("imok") => state.imok = true,
-        Ok(answer) => {
-            state.problem = Some(format!(
-                "answered {:?} to ruok instead of imok",
-                answer.trim()
-            ));
-            return state;
-        }
+    match ruok(at).await {
+        Ok(()) => state.imok = true,
         Err(e) => {
             state.problem = Some(e);
             return state;
@@ -184,6 +177,21 @@ async fn node_state(node: u16, at: &str) -> ZookeeperNodeState {
         Err(e) => state.problem = Some(format!("srvr: {e}")),
     }
     state
+}
+
+/// Asks the node at `at` (`host:port`) `ruok`: `Ok` when it answers `imok`
+/// (it runs without error; it may not serve yet), else what is wrong. The
+/// one `ruok` check of every ZooKeeper probe.
+pub async fn ruok(at: &str) -> Result<(), String> {
+    let answer = four_letter(at, "ruok").await?;
+    if answer.starts_with("imok") {
+        Ok(())
+    } else {
+        Err(format!(
+            "answered {:?} to ruok instead of imok",
+            answer.trim()
+        ))
+    }
 }
 
 /// The role in a `srvr` answer (`Mode: follower`); `None` when the node

@@ -45,9 +45,18 @@ pub fn registry_env() -> impl Iterator<Item = (String, String)> {
 /// The connect-file (FileStream connectors) version loaded as a plugin by
 /// the Connect worker: Maven Central here serves 4.3.1, not 4.4.0.
 pub const CONNECT_FILE_VERSION: &str = "4.3.1";
+/// The ZooKeeper-mode Kafka version as a literal, for `concat!` (the local
+/// ZooKeeper-mode image tag).
+macro_rules! zookeeper_kafka_version {
+    () => {
+        "3.9.1"
+    };
+}
+pub(crate) use zookeeper_kafka_version;
+
 /// The Kafka version of ZooKeeper mode: 3.9 is the last line that runs on
 /// ZooKeeper (4.x is KRaft-only).
-pub const ZOOKEEPER_KAFKA_VERSION: &str = "3.9.1";
+pub const ZOOKEEPER_KAFKA_VERSION: &str = zookeeper_kafka_version!();
 /// The ZooKeeper version of ZooKeeper mode: the one Kafka 3.9 is built against.
 pub const ZOOKEEPER_VERSION: &str = "3.8.4";
 /// The minimum Java major version (Kafka 4.x brokers need 17).

@@ -1,6 +1,7 @@
 //! Readiness: all brokers registered (which needs an elected controller, so
 //! the KRaft quorum is formed) and a produce/consume round trip through an
-//! internal health topic. Shared by every provider.
+//! internal health topic; in ZooKeeper mode first the ensemble (every node
+//! `imok`, one leader, the others following). Shared by every provider.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
+use tda_kafka_admin::zookeeper::{self, EnsembleState};
 use tda_kafka_admin::Admin;
 use tda_kafka_config::ClusterConfig;
 
@@ -177,6 +179,61 @@ pub async fn round_trip(config: &ClusterConfig) -> Result<(), String> {
     .map_err(|e| format!("consumer task: {e}"))?
 }
 
+/// The step of waiting for the ZooKeeper ensemble.
+fn ensemble_step() -> Step {
+    Step::Other {
+        name: "waiting for the ZooKeeper ensemble".into(),
+    }
+}
+
+/// Waits through `wait` until the configuration's ensemble (its nodes at
+/// [`ClusterConfig::zookeeper_addresses`]) is formed: every node answers
+/// `imok` and `srvr` shows one leader and the others following; `alive`
+/// fails the wait at once when a process it watches died.
+pub(crate) async fn wait_for_ensemble(
+    config: &ClusterConfig,
+    wait: &Wait<'_>,
+    alive: impl Fn() -> crate::Result<()>,
+) -> crate::Result<EnsembleState> {
+    wait.progress.report(ProgressEvent::Started {
+        step: ensemble_step(),
+    });
+    let nodes: Vec<(u16, String)> = (1..).zip(config.zookeeper_addresses()).collect();
+    let state = Wait {
+        step: ensemble_step(),
+        ..*wait
+    }
+    .until(
+        || async {
+            if let Err(e) = alive() {
+                return Attempt::Failed(e);
+            }
+            let state = zookeeper::ensemble_state(&nodes).await;
+            if state.is_healthy() {
+                Attempt::Ready(state)
+            } else {
+                Attempt::Pending(state.problems().join("; "))
+            }
+        },
+        |waited, last_problem| ClusterError::ServiceNotReady {
+            service: "zookeeper".into(),
+            url: config.zookeeper_connect(),
+            waited,
+            last_problem,
+        },
+    )
+    .await?;
+    wait.progress.report(ProgressEvent::Finished {
+        step: ensemble_step(),
+        detail: format!(
+            "every node answers imok, {}, after {:.1} s",
+            state.summary(),
+            wait.started.elapsed().as_secs_f64()
+        ),
+    });
+    Ok(state)
+}
+
 /// The real check of a service: the registry answers `GET <base>/subjects`,
 /// Connect `GET /health` (the worker finished start-up: internal topics read,
 /// group joined; workers before Kafka 3.9 have no such endpoint and answer
@@ -185,10 +242,12 @@ pub async fn round_trip(config: &ClusterConfig) -> Result<(), String> {
 /// `NOAUTH`: see [`tda_kafka_admin::redis::ping`]); ZooKeeper `ruok` with `imok`.
 /// `Ok` carries what was seen, `Err` what is wrong.
 pub async fn probe_service(kind: ServiceKind, at: &ServiceAddress) -> Result<String, String> {
-    let (request, expect): (String, &str) = match kind {
-        ServiceKind::Redis => return tda_kafka_admin::redis::ping(&at.host, at.port, None).await,
-        ServiceKind::Zookeeper(_) => ("ruok".into(), "imok"),
-        ServiceKind::SchemaRegistry => return http_ok(at, "/subjects").await,
+    match kind {
+        ServiceKind::Redis => tda_kafka_admin::redis::ping(&at.host, at.port, None).await,
+        ServiceKind::Zookeeper(_) => zookeeper::ruok(&format!("{}:{}", at.host, at.port))
+            .await
+            .map(|()| "answered imok".into()),
+        ServiceKind::SchemaRegistry => http_ok(at, "/subjects").await,
         ServiceKind::Connect => {
             let health = match http_ok(at, "/health").await {
                 Ok(seen) => seen,
@@ -196,17 +255,10 @@ pub async fn probe_service(kind: ServiceKind, at: &ServiceAddress) -> Result<Str
                 Err(e) => return Err(e),
             };
             let connectors = http_ok(at, "/connectors").await?;
-            return Ok(format!("{health}, {connectors}"));
+            Ok(format!("{health}, {connectors}"))
         }
-        ServiceKind::Ksqldb => return http_ok(at, "/info").await,
-        ServiceKind::Ui => return http_ok(at, "/").await,
-    };
-    let answer = exchange(&at.host, at.port, request.as_bytes()).await?;
-    let text = String::from_utf8_lossy(&answer);
-    if text.starts_with(expect) {
-        Ok(format!("answered {expect}"))
-    } else {
-        Err(format!("answered {:?} instead of {expect}", text.trim()))
+        ServiceKind::Ksqldb => http_ok(at, "/info").await,
+        ServiceKind::Ui => http_ok(at, "/").await,
     }
 }
 

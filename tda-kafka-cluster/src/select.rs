@@ -74,7 +74,7 @@ pub enum SelectionReason {
         image_set: ImageSet,
     },
     /// `auto` start in a metadata mode the image set does not run (ZooKeeper
-    /// mode with a KRaft-only set).
+    /// mode with the KRaft-only `apache` set).
     MetadataModeUnsupported {
         /// The image set.
         image_set: ImageSet,
@@ -186,9 +186,7 @@ pub async fn select(
             Ok(local(target, SelectionReason::DataDirGiven))
         }
         Selection::Auto
-            if purpose == Purpose::Start
-                && config.uses_zookeeper()
-                && !target.stack.image_set.uses_zookeeper() =>
+            if purpose == Purpose::Start && !target.stack.image_set.runs(config.metadata) =>
         {
             let image_set = target.stack.image_set;
             Ok(local(
@@ -269,24 +267,56 @@ pub async fn select(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tda_kafka_config::MetadataMode;
+
+    fn zookeeper_mode() -> ClusterConfig {
+        ClusterConfig {
+            metadata: MetadataMode::Zookeeper,
+            ..Default::default()
+        }
+    }
 
     #[tokio::test]
     async fn auto_starts_zookeeper_mode_locally_when_the_image_set_runs_kraft_only() {
-        let config = ClusterConfig {
-            metadata: tda_kafka_config::MetadataMode::Zookeeper,
-            ..Default::default()
-        };
-        let target = StackTarget::default();
-        assert_eq!(target.stack.image_set, ImageSet::Local);
-        let chosen = select(Selection::Auto, &target, &config, Purpose::Start)
+        let mut target = StackTarget::default();
+        target.stack.image_set = ImageSet::Apache;
+        let chosen = select(Selection::Auto, &target, &zookeeper_mode(), Purpose::Start)
             .await
             .unwrap();
         assert_eq!(chosen.kind(), ProviderKind::Local);
         assert_eq!(
             chosen.reason,
             SelectionReason::MetadataModeUnsupported {
-                image_set: ImageSet::Local
+                image_set: ImageSet::Apache
             }
         );
+    }
+
+    #[tokio::test]
+    async fn auto_asks_the_engine_for_zookeeper_mode_with_the_local_image_set() {
+        // The `local` set runs ZooKeeper mode: the choice is the engine's
+        // (no engine, a missing image or Docker), never the mode's. A stack
+        // name of its own, so nothing of another stack is looked at.
+        let mut target = StackTarget::default();
+        target.stack.name = "tda-select-unit".into();
+        assert_eq!(target.stack.image_set, ImageSet::Local);
+        let config = zookeeper_mode();
+        let chosen = select(Selection::Auto, &target, &config, Purpose::Start)
+            .await
+            .unwrap();
+        let topology = docker::topology::build(&config, &target.stack);
+        assert!(topology.service("zookeeper-1").is_some());
+        match &chosen.reason {
+            SelectionReason::NoEngine { .. } => assert_eq!(chosen.kind(), ProviderKind::Local),
+            SelectionReason::EngineWithImages { .. } => {
+                assert_eq!(chosen.kind(), ProviderKind::Docker)
+            }
+            // A missing image of the ZooKeeper-mode stack (the engine lacks it).
+            SelectionReason::ImageMissing { image, .. } => assert!(
+                topology.services.iter().any(|s| &s.image == image),
+                "{image}"
+            ),
+            other => panic!("unexpected reason {other:?}"),
+        }
     }
 }

@@ -70,4 +70,6 @@ pub use loader::{ConfigLoader, LoadedConfig, Provenance, Setting, Source, TopicO
 pub use report::{Issue, Severity, ValidationReport};
 pub use topics_file::{TopicsFile, TOPICS_FILE_VERSION};
 pub use validate::{topic_name_error, validate, validate_with, MAX_TOPIC_NAME_LEN};
-pub use zookeeper::{MetadataMode, ZookeeperConfig, ZOOKEEPER_4LW};
+pub use zookeeper::{
+    zookeeper_connect_of, MetadataMode, ZookeeperConfig, ZOOKEEPER_4LW, ZOOKEEPER_CHROOT,
+};

@@ -81,6 +81,15 @@ impl Default for ZookeeperConfig {
 /// The four-letter-word commands the nodes answer (health checks).
 pub const ZOOKEEPER_4LW: &str = "ruok,srvr,mntr";
 
+/// The chroot of the brokers' metadata in the ensemble.
+pub const ZOOKEEPER_CHROOT: &str = "/tda-kafka";
+
+/// `zookeeper.connect` for the nodes at `addresses` (`host:port` each):
+/// all of them, comma separated, under [`ZOOKEEPER_CHROOT`].
+pub fn zookeeper_connect_of(addresses: &[String]) -> String {
+    format!("{}{ZOOKEEPER_CHROOT}", addresses.join(","))
+}
+
 impl ZookeeperConfig {
     /// Node ids `1..=nodes`.
     pub fn node_ids(&self) -> impl Iterator<Item = u16> {
@@ -118,38 +127,53 @@ impl ClusterConfig {
     }
 
     /// Every ZooKeeper node's `host:port`, comma separated, under the chroot
-    /// `/tda-kafka`: the brokers' `zookeeper.connect`.
+    /// [`ZOOKEEPER_CHROOT`]: the brokers' `zookeeper.connect`.
     pub fn zookeeper_connect(&self) -> String {
-        format!("{}/tda-kafka", self.zookeeper_addresses().join(","))
+        zookeeper_connect_of(&self.zookeeper_addresses())
     }
 
-    /// `zoo.cfg` of ZooKeeper node `n` keeping its data in `data_dir` (which
-    /// holds the `myid` file, [`ClusterConfig::zookeeper_myid`]).
+    /// `zoo.cfg` of ZooKeeper node `n` on this machine, keeping its data in
+    /// `data_dir` (which holds the `myid` file,
+    /// [`ClusterConfig::zookeeper_myid`]): every node on the host address
+    /// with the ports of [`ZookeeperConfig`].
     pub fn zoo_cfg(&self, n: u16, data_dir: &str) -> String {
         let zk = &self.zookeeper;
         let host = &self.network.host;
+        self.zoo_cfg_at(n, data_dir, (host, zk.client_port(n)), |m| {
+            format!("{host}:{}:{}", zk.quorum_port(m), zk.election_port(m))
+        })
+    }
+
+    /// `zoo.cfg` of ZooKeeper node `n` listening for clients on `client`
+    /// (address, port), its peers at `peer(m)` (`host:quorum:election` of
+    /// node `m`): [`ClusterConfig::zoo_cfg`] on this machine, the Docker
+    /// stack's nodes on their container network.
+    pub fn zoo_cfg_at(
+        &self,
+        n: u16,
+        data_dir: &str,
+        client: (&str, u16),
+        peer: impl Fn(u16) -> String,
+    ) -> String {
+        let zk = &self.zookeeper;
+        let (address, port) = client;
         let mut out = format!(
             "# Written by tda-kafka for ZooKeeper node {n}.\n\
              tickTime={}\n\
              initLimit=10\n\
              syncLimit=5\n\
              dataDir={data_dir}\n\
-             clientPort={}\n\
-             clientPortAddress={host}\n\
+             clientPort={port}\n\
+             clientPortAddress={address}\n\
              maxClientCnxns=0\n\
              admin.enableServer=false\n\
              4lw.commands.whitelist={ZOOKEEPER_4LW}\n\
              autopurge.snapRetainCount=3\n\
              autopurge.purgeInterval=24\n",
             zk.tick_time_ms,
-            zk.client_port(n),
         );
         for m in zk.node_ids() {
-            out.push_str(&format!(
-                "server.{m}={host}:{}:{}\n",
-                zk.quorum_port(m),
-                zk.election_port(m)
-            ));
+            out.push_str(&format!("server.{m}={}\n", peer(m)));
         }
         out
     }
@@ -268,6 +292,27 @@ mod tests {
         assert!(!cfg.contains("server.4"));
         assert_eq!(c.zookeeper_myid(2), "2\n");
         assert!(c.zookeeper_connect().starts_with("127.0.0.1:32181,"));
+    }
+
+    #[test]
+    fn zoo_cfg_at_places_the_nodes_on_a_container_network() {
+        let cfg = zk_config().zoo_cfg_at(3, "/var/lib/zookeeper/data", ("0.0.0.0", 2181), |m| {
+            format!("zookeeper-{m}:2888:3888")
+        });
+        for line in [
+            "clientPort=2181",
+            "clientPortAddress=0.0.0.0",
+            "dataDir=/var/lib/zookeeper/data",
+            "server.1=zookeeper-1:2888:3888",
+            "server.3=zookeeper-3:2888:3888",
+            "4lw.commands.whitelist=ruok,srvr,mntr",
+        ] {
+            assert!(cfg.lines().any(|l| l == line), "{line} missing in\n{cfg}");
+        }
+        assert_eq!(
+            zookeeper_connect_of(&["zookeeper-1:2181".into(), "zookeeper-2:2181".into()]),
+            "zookeeper-1:2181,zookeeper-2:2181/tda-kafka"
+        );
     }
 
     #[test]

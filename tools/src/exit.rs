@@ -117,7 +117,7 @@ fn hint(e: &tda_kafka_cluster::ClusterError) -> Option<&'static str> {
         E::ImagePull { .. } => "without a reachable registry, use --images local after `tda-kafka images build`",
         E::NoBackup { .. } => "make one with `tda-kafka stop --backup`",
         E::MetadataModeUnsupported { .. } => {
-            "run ZooKeeper mode with --provider local (or --images confluent), or drop --metadata zookeeper for KRaft"
+            "run ZooKeeper mode with --images local (after `tda-kafka images build`) or --provider local, or drop --metadata zookeeper for KRaft"
         }
         E::NotRunning { .. } => "start it with `tda-kafka start`",
         E::Interrupted { .. } => return None,

@@ -21,10 +21,16 @@ fn show(out: &Output) -> String {
 #[test]
 fn compose_output_passes_docker_compose_config_for_every_image_set() {
     let dir = tempfile::tempdir().unwrap();
-    for set in ["local", "apache", "confluent"] {
-        let file = dir.path().join(format!("{set}.yml"));
+    // The seed's Confluent topology is ZooKeeper mode; the local set runs it too.
+    for (set, mode) in [
+        ("local", "kraft"),
+        ("local", "zookeeper"),
+        ("apache", "kraft"),
+        ("confluent", "zookeeper"),
+    ] {
+        let file = dir.path().join(format!("{set}-{mode}.yml"));
         let out = bin()
-            .args(["compose", "--images", set, "--file"])
+            .args(["compose", "--images", set, "--metadata", mode, "--file"])
             .arg(&file)
             .output()
             .unwrap();
@@ -63,16 +69,41 @@ fn compose_output_passes_docker_compose_config_for_every_image_set() {
                 "{set}: `{needle}` missing in\n{text}"
             );
         }
-        if set == "confluent" {
+        if mode == "zookeeper" {
             for needle in [
                 "container_name: tda_zookeeper_1",
-                "container_name: tda_ksqldb",
-                "container_name: tda_kafka_ui",
+                "container_name: tda_zookeeper_3",
+                "KAFKA_ZOOKEEPER_CONNECT: zookeeper-1:2181,zookeeper-2:2181,zookeeper-3:2181/tda-kafka",
             ] {
+                assert!(text.contains(needle), "{set}: `{needle}` missing in\n{text}");
+            }
+            assert!(
+                !text.contains("CLUSTER_ID"),
+                "{set}: KRaft in ZooKeeper mode\n{text}"
+            );
+        } else {
+            assert!(
+                !text.contains("zookeeper"),
+                "{set}: ZooKeeper in KRaft mode\n{text}"
+            );
+        }
+        if set == "confluent" {
+            for needle in ["container_name: tda_ksqldb", "container_name: tda_kafka_ui"] {
                 assert!(text.contains(needle), "{set}: `{needle}` missing");
             }
         }
     }
+    // The apache set has no ZooKeeper image: refused, like its start.
+    let out = bin()
+        .args(["compose", "--images", "apache", "--metadata", "zookeeper"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("runs KRaft only"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]

@@ -251,11 +251,19 @@ fn quote_yaml11_bool(line: &str) -> String {
 mod tests {
     use super::*;
     use crate::docker::{topology, ImageSet, StackOptions};
-    use tda_kafka_config::ClusterConfig;
+    use tda_kafka_config::{ClusterConfig, MetadataMode};
 
     fn parse(set: ImageSet) -> (Topology, serde_norway::Value) {
+        parse_in(set, MetadataMode::Kraft)
+    }
+
+    fn parse_in(set: ImageSet, mode: MetadataMode) -> (Topology, serde_norway::Value) {
+        let config = ClusterConfig {
+            metadata: mode,
+            ..ClusterConfig::default()
+        };
         let t = topology::build(
-            &ClusterConfig::default(),
+            &config,
             &StackOptions {
                 image_set: set,
                 ..StackOptions::default()
@@ -315,14 +323,22 @@ mod tests {
     #[test]
     fn every_image_set_renders_a_consistent_compose_file() {
         for set in ImageSet::ALL {
-            let (t, doc) = parse(set);
-            check_structure(&t, &doc);
+            for mode in [MetadataMode::Kraft, MetadataMode::Zookeeper] {
+                if set.runs(mode) {
+                    let (t, doc) = parse_in(set, mode);
+                    check_structure(&t, &doc);
+                }
+            }
         }
     }
 
     #[test]
     fn rendered_file_carries_the_seed_topology() {
-        let (_, doc) = parse(ImageSet::Confluent);
+        let (_, doc) = parse_in(ImageSet::Confluent, MetadataMode::Zookeeper);
+        assert_eq!(
+            doc["services"]["zookeeper-1"]["ports"][0].as_str(),
+            Some("127.0.0.1:2181:2181")
+        );
         let k1 = &doc["services"]["kafka-1"];
         assert_eq!(k1["container_name"].as_str(), Some("tda_kafka_1"));
         assert_eq!(k1["image"].as_str(), Some("confluentinc/cp-kafka:7.5.0"));

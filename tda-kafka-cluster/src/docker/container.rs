@@ -16,7 +16,9 @@ use bollard::models::{
 use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 use sha2::{Digest, Sha256};
 
-use super::topology::{ServiceSpec, Topology, IMAGE_SET_LABEL, NETWORK_LABEL, SERVICE_LABEL};
+use super::topology::{
+    ServiceSpec, Topology, IMAGE_SET_LABEL, NETWORK_LABEL, SERVICE_LABEL, ZOOKEEPER_LABEL,
+};
 use super::{docker_err, is_status, DockerProvider, SPEC_LABEL};
 use crate::{ClusterError, Result};
 
@@ -108,6 +110,12 @@ impl DockerProvider {
             NETWORK_LABEL.into(),
             serde_json::to_string(&t.ports).expect("ports always serialize"),
         );
+        if let Some(zk) = &t.zookeeper {
+            labels.insert(
+                ZOOKEEPER_LABEL.into(),
+                serde_json::to_string(zk).expect("ZooKeeper settings always serialize"),
+            );
+        }
         let mut port_bindings = HashMap::new();
         let mut exposed = Vec::new();
         for p in &s.ports {

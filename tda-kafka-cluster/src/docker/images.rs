@@ -15,7 +15,10 @@
 //!    binary's root-path proxy (`tda-kafka registry-proxy`), so the seed's
 //!    `http://HOST:8081/subjects` answers;
 //! 6. `tda-kafka/console`: the `tda-kafka` binary running the web console;
-//! 7. `tda-kafka/redis`: Debian's redis-server (already in the base).
+//! 7. `tda-kafka/redis`: Debian's redis-server (already in the base);
+//! 8. `tda-kafka/kafka-zk`: Kafka 3.9.1 with ZooKeeper 3.8.4 (the local
+//!    provider's ZooKeeper-mode jars), running the ensemble's nodes and the
+//!    ZooKeeper-mode brokers (`images/zookeeper.rs`).
 //!
 //! Every image carries a content label (a hash of its build inputs and of its
 //! parent's label; for the `tda-kafka` binary a digest of its bytes); a build
@@ -28,6 +31,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use serde::Serialize;
+use tda_kafka_config::MetadataMode;
 
 use crate::{Progress, Result};
 
@@ -36,11 +40,13 @@ use super::docker_err;
 mod base;
 mod binary;
 mod context;
+mod zookeeper;
 
 use base::build_base;
 pub use base::{debian_mirror, mirror_from_sources};
 pub use binary::{APICURIO_INTERNAL_PORT, BINARY, REGISTRY_DATA_DIR};
 use context::{build_image, Context};
+pub use zookeeper::ZOOKEEPER_DATA_DIR;
 
 /// Label holding the hash of an image's build inputs.
 pub const CONTENT_LABEL: &str = "io.tda-kafka.content";
@@ -50,9 +56,10 @@ pub use crate::dist::KAFKA_VERSION;
 /// ([`crate::dist::REGISTRY_VERSION`]).
 pub use crate::dist::REGISTRY_VERSION as APICURIO_VERSION;
 
-/// Names of the local images; the Kafka tags are [`KAFKA_VERSION`].
+/// Names of the local images; the Kafka tags are [`KAFKA_VERSION`] (the
+/// ZooKeeper-mode image's [`crate::dist::ZOOKEEPER_KAFKA_VERSION`]).
 pub mod local {
-    use crate::dist::kafka_version;
+    use crate::dist::{kafka_version, zookeeper_kafka_version};
 
     /// The JRE base image (Debian bookworm, OpenJDK 17, redis-server, curl).
     pub const BASE: &str = "tda-kafka/jre:17-bookworm";
@@ -70,17 +77,21 @@ pub mod local {
     pub const CONSOLE: &str = concat!("tda-kafka/console:", env!("CARGO_PKG_VERSION"));
     /// Redis from Debian.
     pub const REDIS: &str = "tda-kafka/redis:7-bookworm";
+    /// ZooKeeper mode: Kafka 3.9 with ZooKeeper 3.8 (ensemble nodes and brokers).
+    pub const KAFKA_ZOOKEEPER: &str = concat!("tda-kafka/kafka-zk:", zookeeper_kafka_version!());
 }
 
 /// Which images run the topology.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageSet {
-    /// The seed's Confluent Platform 7.5.0 images, ZooKeeper mode (needs Docker Hub).
+    /// The seed's Confluent Platform 7.5.0 images (needs Docker Hub); both
+    /// metadata modes (the seed's topology is ZooKeeper mode).
     Confluent,
     /// apache/kafka 4.x in KRaft mode plus public companion images (needs Docker Hub).
     Apache,
-    /// Images built here by `tda-kafka images build` (no registry).
+    /// Images built here by `tda-kafka images build` (no registry); both
+    /// metadata modes.
     #[default]
     Local,
 }
@@ -98,9 +109,26 @@ impl ImageSet {
         }
     }
 
-    /// Whether brokers run in ZooKeeper mode (only the Confluent 7.5 set).
-    pub fn uses_zookeeper(self) -> bool {
-        self == Self::Confluent
+    /// Whether the set's images run a cluster in `mode` (ZooKeeper mode
+    /// needs a ZooKeeper image and brokers that still speak to it; the
+    /// `apache` set is KRaft-only). The mode itself is the configuration's.
+    pub fn runs(self, mode: MetadataMode) -> bool {
+        self.images().kafka_for(mode).is_some()
+    }
+
+    /// [`ImageSet::runs`] as the error a Docker start (or `compose`) gives
+    /// before anything starts.
+    pub fn check_runs(self, mode: MetadataMode) -> Result<()> {
+        if self.runs(mode) {
+            return Ok(());
+        }
+        Err(crate::ClusterError::MetadataModeUnsupported {
+            provider: "docker".into(),
+            mode: mode.to_string(),
+            reason: format!(
+                "the {self} image set runs KRaft only; ZooKeeper mode runs with the local or confluent image set, or on the local provider"
+            ),
+        })
     }
 
     /// The image of every service in this set. `None`: the set has no image
@@ -111,6 +139,7 @@ impl ImageSet {
             Self::Confluent => ImageRefs {
                 zookeeper: Some("confluentinc/cp-zookeeper:7.5.0".into()),
                 kafka: "confluentinc/cp-kafka:7.5.0".into(),
+                kafka_zookeeper: Some("confluentinc/cp-kafka:7.5.0".into()),
                 schema_registry: Some("confluentinc/cp-schema-registry:7.5.0".into()),
                 connect: Some("confluentinc/cp-kafka-connect:7.5.0".into()),
                 ui: Some("provectuslabs/kafka-ui:v0.7.2".into()),
@@ -120,6 +149,7 @@ impl ImageSet {
             Self::Apache => ImageRefs {
                 zookeeper: None,
                 kafka: "apache/kafka:4.1.0".into(),
+                kafka_zookeeper: None,
                 schema_registry: Some(format!("apicurio/apicurio-registry:{APICURIO_VERSION}")),
                 connect: Some("apache/kafka:4.1.0".into()),
                 ui: Some("provectuslabs/kafka-ui:v0.7.2".into()),
@@ -127,8 +157,9 @@ impl ImageSet {
                 redis: Some("redis:7-alpine".into()),
             },
             Self::Local => ImageRefs {
-                zookeeper: None,
+                zookeeper: Some(local::KAFKA_ZOOKEEPER.into()),
                 kafka: local::KAFKA.into(),
+                kafka_zookeeper: Some(local::KAFKA_ZOOKEEPER.into()),
                 schema_registry: Some(local::SCHEMA_REGISTRY.into()),
                 connect: Some(local::CONNECT.into()),
                 ui: Some(local::CONSOLE.into()),
@@ -165,8 +196,10 @@ impl FromStr for ImageSet {
 pub struct ImageRefs {
     /// ZooKeeper (ZooKeeper mode only).
     pub zookeeper: Option<String>,
-    /// Kafka brokers.
+    /// Kafka brokers (KRaft).
     pub kafka: String,
+    /// Kafka brokers in ZooKeeper mode; `None`: the set runs KRaft only.
+    pub kafka_zookeeper: Option<String>,
     /// Schema registry.
     pub schema_registry: Option<String>,
     /// Kafka Connect.
@@ -177,6 +210,20 @@ pub struct ImageRefs {
     pub ksqldb: Option<String>,
     /// Redis.
     pub redis: Option<String>,
+}
+
+impl ImageRefs {
+    /// The brokers' image in `mode`; `None` when the set cannot run it
+    /// (ZooKeeper mode needs a ZooKeeper image as well).
+    pub fn kafka_for(&self, mode: MetadataMode) -> Option<&str> {
+        match mode {
+            MetadataMode::Kraft => Some(&self.kafka),
+            MetadataMode::Zookeeper => self
+                .kafka_zookeeper
+                .as_deref()
+                .filter(|_| self.zookeeper.is_some()),
+        }
+    }
 }
 
 /// Where the rootfs tarball of the base image is cached:
@@ -377,6 +424,7 @@ pub async fn build_local_images(
         )
         .await?,
     );
+    images.push(zookeeper::build_kafka_zookeeper(docker, &base_content, options, progress).await?);
     Ok(BuildReport { images })
 }
 
@@ -477,8 +525,16 @@ mod tests {
             Some(local::SCHEMA_REGISTRY)
         );
         assert!(local.ksqldb.is_none());
-        assert!(ImageSet::Confluent.uses_zookeeper());
-        assert!(ImageSet::Confluent.images().zookeeper.is_some());
+        for set in [ImageSet::Confluent, ImageSet::Local] {
+            assert!(set.runs(MetadataMode::Zookeeper), "{set}");
+            assert!(set.runs(MetadataMode::Kraft), "{set}");
+        }
+        assert!(!ImageSet::Apache.runs(MetadataMode::Zookeeper));
+        assert_eq!(
+            local.kafka_for(MetadataMode::Zookeeper),
+            Some(local::KAFKA_ZOOKEEPER)
+        );
+        assert_eq!(local.zookeeper.as_deref(), Some(local::KAFKA_ZOOKEEPER));
     }
 
     #[test]
@@ -513,6 +569,13 @@ mod tests {
         assert_eq!(
             local::CONNECT,
             format!("tda-kafka/connect:{}", crate::dist::KAFKA_VERSION)
+        );
+        assert_eq!(
+            local::KAFKA_ZOOKEEPER,
+            format!(
+                "tda-kafka/kafka-zk:{}",
+                crate::dist::ZOOKEEPER_KAFKA_VERSION
+            )
         );
         assert_eq!(
             local::REGISTRY,

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use bollard::query_parameters::ListContainersOptions;
 use bollard::Docker;
-use tda_kafka_config::ClusterConfig;
+use tda_kafka_config::{ClusterConfig, MetadataMode};
 use tokio_util::sync::CancellationToken;
 
 pub use images::{build_local_images, BuildOptions, BuildReport, ImageSet};
@@ -41,7 +41,7 @@ use crate::{
     ClusterError, ClusterProvider, ClusterStatus, Progress, ProviderKind, Result, StartOptions,
     StartReport, StopMode, StopOptions, StopReport,
 };
-use topology::{IMAGE_SET_LABEL, NETWORK_LABEL, SERVICE_LABEL, STACK_LABEL};
+use topology::{IMAGE_SET_LABEL, NETWORK_LABEL, SERVICE_LABEL, STACK_LABEL, ZOOKEEPER_LABEL};
 
 /// Label with the hash of a container's spec (and image id): a container
 /// whose spec changed is recreated on start (its volumes are kept).
@@ -107,9 +107,10 @@ impl DockerProvider {
     /// A provider for the stack `options` of `config`, on the local engine.
     ///
     /// When containers of the stack already exist, their recorded image set,
-    /// services, broker count and ports win over `config` and `options` for
-    /// `status`, `stop` and `logs` (what runs is the truth); `start` always
-    /// uses the configuration it is given.
+    /// services, broker count, ports and metadata mode (with the ensemble's
+    /// settings) win over `config` and `options` for `status`, `stop` and
+    /// `logs` (what runs is the truth); `start` always uses the
+    /// configuration it is given.
     pub async fn connect(config: ClusterConfig, options: StackOptions) -> Result<Self> {
         let mut p = Self {
             docker: connect().await?,
@@ -152,6 +153,17 @@ impl DockerProvider {
             .and_then(|j| serde_json::from_str(j).ok())
         {
             self.config.network = net;
+        }
+        match labels
+            .iter()
+            .find_map(|l| l.get(ZOOKEEPER_LABEL))
+            .and_then(|j| serde_json::from_str(j).ok())
+        {
+            Some(zk) => {
+                self.config.metadata = MetadataMode::Zookeeper;
+                self.config.zookeeper = zk;
+            }
+            None => self.config.metadata = MetadataMode::Kraft,
         }
         let has = |k: &str| services.contains(&k);
         self.options.services = Services {
@@ -229,14 +241,16 @@ impl ClusterProvider for DockerProvider {
         progress: &dyn Progress,
         cancel: CancellationToken,
     ) -> Result<StartReport> {
-        if config.uses_zookeeper() && !self.options.image_set.uses_zookeeper() {
-            // Refused before anything starts: the set would run KRaft.
-            return Err(ClusterError::MetadataModeUnsupported {
-                provider: "docker".into(),
-                mode: config.metadata.to_string(),
+        // Refused before anything starts: the set has no images for the mode.
+        self.requested.image_set.check_runs(config.metadata)?;
+        // Existing containers (adopted) keep their mode unless recreated:
+        // the brokers' data is of one mode.
+        if !options.clean && self.config.metadata != config.metadata {
+            return Err(ClusterError::TopologyChanged {
                 reason: format!(
-                    "the {} image set runs KRaft; ZooKeeper mode runs on the local provider or with the confluent image set",
-                    self.options.image_set
+                    "the containers of stack `{}` run {} mode, but {} mode was requested; \
+                     recreating the stack deletes its data",
+                    self.options.name, self.config.metadata, config.metadata
                 ),
             });
         }

@@ -1,6 +1,7 @@
 //! `start` of the Docker stack: images, network, volumes, containers in
 //! dependency stages, each stage waited for with its health checks, then the
-//! same real readiness check as the local provider.
+//! same real readiness checks as the local provider (the ZooKeeper ensemble
+//! formed, the brokers' round trip).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -228,11 +229,13 @@ impl DockerProvider {
             });
         }
         let created_volumes = self.ensure_volumes(&t).await?;
-        let formatted = t.brokers().any(|b| {
-            b.volumes
-                .iter()
-                .any(|v| created_volumes.contains(&v.volume))
-        });
+        // A new broker volume is formatted by the entrypoint (KRaft only).
+        let formatted = t.zookeeper.is_none()
+            && t.brokers().any(|b| {
+                b.volumes
+                    .iter()
+                    .any(|v| created_volumes.contains(&v.volume))
+            });
         let wait = Wait {
             step: Step::Other {
                 name: "waiting for container health checks".into(),
@@ -268,6 +271,11 @@ impl DockerProvider {
             }
             self.wait_healthy(&stage, &wait).await?;
             wait_services_answer(&t, &stage, &wait).await?;
+            if stage.iter().any(|s| matches!(s.role, Role::Zookeeper(_))) {
+                // The same check as the local provider's: every node `imok`
+                // over its published port, one leader, the others following.
+                crate::ready::wait_for_ensemble(config, &wait, || Ok(())).await?;
+            }
             if stage.iter().any(|s| matches!(s.role, Role::Broker(_))) {
                 // The same real check as the local provider: every broker in
                 // the metadata and a produce/consume round trip, from the host.

@@ -221,7 +221,11 @@ impl DockerProvider {
                     node_id: n,
                     state,
                     address: format!("{}:{}", s.ports[0].host_ip, s.ports[0].host_port),
-                    controller_address: format!("{}:{CONTROLLER_PORT}", s.key),
+                    controller_address: match t.zookeeper {
+                        None => format!("{}:{CONTROLLER_PORT}", s.key),
+                        // The controller is elected among the brokers.
+                        Some(_) => String::new(),
+                    },
                     log,
                 }),
                 StackMember::Service(kind) => {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Serialize, Serializer};
-use tda_kafka_config::{ClusterConfig, NetworkConfig, SecretString};
+use tda_kafka_config::{ClusterConfig, NetworkConfig, SecretString, ZookeeperConfig};
 
 use super::images::{ImageRefs, ImageSet};
 use super::tls::StackTls;
@@ -16,6 +16,7 @@ use super::tls::StackTls;
 mod brokers;
 mod security;
 mod services;
+mod zookeeper;
 
 pub use brokers::{
     property_env_name, SECRETS_MOUNT_DIR, SECRET_PROPERTIES_ENV, SECRET_PROPERTIES_FILE,
@@ -23,6 +24,7 @@ pub use brokers::{
 pub use security::{
     CONNECT_SECRETS_FILE, CONSOLE_CA_FILE, CONSOLE_ENV_FILE, FORMAT_ARGS_ENV, FORMAT_ARGS_FILE,
 };
+pub use zookeeper::ZOOKEEPER_CLIENT_PORT;
 
 /// Label put on every container, network and volume of a stack (value: the stack name).
 pub const STACK_LABEL: &str = "io.tda-kafka.stack";
@@ -33,6 +35,10 @@ pub const IMAGE_SET_LABEL: &str = "io.tda-kafka.image-set";
 /// Label holding the stack's port layout (`NetworkConfig` as JSON, no secrets),
 /// so `status`/`stop` describe a running stack without its configuration files.
 pub const NETWORK_LABEL: &str = "io.tda-kafka.network";
+/// Label of a ZooKeeper-mode stack's containers: the ensemble's settings
+/// (`ZookeeperConfig` as JSON), so `status`/`stop` know the mode and its
+/// nodes without the configuration that started it.
+pub const ZOOKEEPER_LABEL: &str = "io.tda-kafka.zookeeper";
 
 /// Internal (container network) Kafka listener port: `kafka-N:9092`.
 pub const INTERNAL_KAFKA_PORT: u16 = 9092;
@@ -124,10 +130,9 @@ pub struct StackOptions {
     pub image_set: ImageSet,
     /// Optional services.
     pub services: Services,
-    /// JVM heap of every container (`-Xmx`/`-Xms`), e.g. `512m`.
+    /// JVM heap of every container (`-Xmx`/`-Xms`), e.g. `512m`; the
+    /// ZooKeeper nodes get the local provider's smaller one.
     pub heap: String,
-    /// First host port of the ZooKeeper client ports (ZooKeeper mode).
-    pub zookeeper_base_port: u16,
 }
 
 impl Default for StackOptions {
@@ -137,7 +142,6 @@ impl Default for StackOptions {
             image_set: ImageSet::Local,
             services: Services::all(),
             heap: "512m".into(),
-            zookeeper_base_port: 2181,
         }
     }
 }
@@ -303,6 +307,9 @@ pub struct Topology {
     pub skipped: Vec<String>,
     /// The host port layout the topology was built with.
     pub ports: NetworkConfig,
+    /// The ensemble's settings in ZooKeeper mode (the configuration's
+    /// metadata mode); `None` in KRaft mode.
+    pub zookeeper: Option<ZookeeperConfig>,
 }
 
 impl Topology {
@@ -429,7 +436,7 @@ pub fn build_secured(
         tls,
     };
     let mut out = Parts::default();
-    let zk_keys = brokers::zookeepers(&cx, &mut out);
+    let zk_keys = zookeeper::zookeepers(&cx, &mut out);
     brokers::brokers(&cx, &zk_keys, &mut out);
     let broker_keys: Vec<String> = cx.brokers.iter().map(|n| format!("kafka-{n}")).collect();
     services::companions(&cx, &broker_keys, &mut out);
@@ -444,6 +451,7 @@ pub fn build_secured(
         internal_bootstrap_servers: cx.internal_bootstrap,
         skipped: out.skipped,
         ports: config.network.clone(),
+        zookeeper: config.uses_zookeeper().then(|| config.zookeeper.clone()),
     }
 }
 

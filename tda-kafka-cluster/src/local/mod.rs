@@ -45,6 +45,7 @@ use process::PidCheck;
 
 pub use connect::CONNECT_TOPICS;
 pub use jvm::{JvmTuning, TUNING_ENV};
+pub(crate) use zookeeper::{LOG4J1 as LOG4J1_PROPERTIES, ZOOKEEPER_HEAP};
 
 /// Logging configuration of every JVM of the stack.
 const LOG4J_FILE: &str = "log4j2.properties";

@@ -11,7 +11,6 @@
 
 use std::path::PathBuf;
 
-use tda_kafka_admin::zookeeper::{ensemble_state, EnsembleState};
 use tda_kafka_config::ClusterConfig;
 
 use super::jvm::{self, JarSet};
@@ -20,7 +19,7 @@ use super::start::{check_launched, write_private};
 use super::state::Stored;
 use super::{Launched, LocalProvider};
 use crate::dist::{Java, KafkaDist};
-use crate::poll::{Attempt, Wait};
+use crate::poll::Wait;
 use crate::{
     ClusterError, Progress, ProgressEvent, Result, ServiceAddress, ServiceKind, ServiceStatus,
     StackMember, Step,
@@ -30,8 +29,9 @@ use crate::{
 /// configuration through reload4j).
 pub(super) const LOG4J1_FILE: &str = "log4j.properties";
 
-const LOG4J1: &str = "\
-# Written by tda-kafka for the ZooKeeper-mode JVMs; output goes to each one's log file.
+pub(crate) const LOG4J1: &str = "\
+# Written by tda-kafka for the ZooKeeper-mode JVMs; output goes to each one's log
+# file (local) or the container's output (Docker).
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -40,10 +40,13 @@ log4j.logger.kafka.request.logger=WARN
 log4j.logger.kafka.controller=INFO
 log4j.logger.state.change.logger=WARN
 log4j.logger.org.apache.zookeeper=INFO
+# Health checks that only open the client port would log a line each.
+log4j.logger.org.apache.zookeeper.server.NIOServerCnxn=WARN
 ";
 
-/// Heap of a ZooKeeper node (the ensemble holds the metadata of one cluster).
-const ZOOKEEPER_HEAP: [&str; 2] = ["-Xmx256m", "-Xms64m"];
+/// Heap of a ZooKeeper node (the ensemble holds the metadata of one
+/// cluster); the Docker stack's nodes get the same.
+pub(crate) const ZOOKEEPER_HEAP: [&str; 2] = ["-Xmx256m", "-Xms64m"];
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 
@@ -60,13 +63,6 @@ pub(super) fn ports_needed(config: &ClusterConfig, nodes: &[u16]) -> Vec<(u16, S
             ]
         })
         .collect()
-}
-
-/// The step of waiting for the ensemble.
-fn wait_step() -> Step {
-    Step::Other {
-        name: "waiting for the ZooKeeper ensemble".into(),
-    }
 }
 
 impl LocalProvider {
@@ -212,15 +208,7 @@ impl LocalProvider {
                 ),
             });
         }
-        let state = wait_ensemble(config, &ours, wait).await?;
-        progress.report(ProgressEvent::Finished {
-            step: wait_step(),
-            detail: format!(
-                "every node answers imok, {}, after {:.1} s",
-                state.summary(),
-                wait.started.elapsed().as_secs_f64()
-            ),
-        });
+        crate::ready::wait_for_ensemble(config, wait, || check_launched(&ours)).await?;
         Ok(())
     }
 
@@ -241,40 +229,4 @@ impl LocalProvider {
             })
             .collect()
     }
-}
-
-/// Waits until the ensemble is formed, failing at once when a node this
-/// start launched died.
-async fn wait_ensemble(
-    config: &ClusterConfig,
-    launched: &[Launched],
-    wait: &Wait<'_>,
-) -> Result<EnsembleState> {
-    wait.progress
-        .report(ProgressEvent::Started { step: wait_step() });
-    let nodes: Vec<(u16, String)> = (1..).zip(config.zookeeper_addresses()).collect();
-    Wait {
-        step: wait_step(),
-        ..*wait
-    }
-    .until(
-        || async {
-            if let Err(e) = check_launched(launched) {
-                return Attempt::Failed(e);
-            }
-            let state = ensemble_state(&nodes).await;
-            if state.is_healthy() {
-                Attempt::Ready(state)
-            } else {
-                Attempt::Pending(state.problems().join("; "))
-            }
-        },
-        |waited, last_problem| ClusterError::ServiceNotReady {
-            service: "zookeeper".into(),
-            url: config.zookeeper_connect(),
-            waited,
-            last_problem,
-        },
-    )
-    .await
 }

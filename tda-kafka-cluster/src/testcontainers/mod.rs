@@ -229,7 +229,6 @@ impl KafkaCluster {
             image_set: ImageSet::Local,
             services: Services::brokers_only(),
             heap: "512m".into(),
-            ..StackOptions::default()
         };
         let t = topology::build(&config, &stack);
         let names: Vec<String> = (1..=n).map(|i| format!("{prefix}-kafka-{i}")).collect();

@@ -20,8 +20,8 @@ pub enum ImagesCommand {
     /// Build the `local` image set with no registry: a Debian JRE base image
     /// (debootstrap + import), Kafka 4.4.0, Kafka Connect with the FileStream
     /// connectors, Apicurio Registry 3.0.9 behind the root-path proxy, the web
-    /// console (both carry this binary) and Redis. Cached: unchanged images
-    /// are skipped.
+    /// console (both carry this binary), Redis, and for ZooKeeper mode Kafka
+    /// 3.9.1 with ZooKeeper 3.8.4. Cached: unchanged images are skipped.
     Build {
         /// Rebuild even if an image with the same content exists.
         #[arg(long)]
@@ -49,6 +49,10 @@ pub struct ComposeArgs {
     /// Write to this file instead of stdout.
     #[arg(long = "file", short = 'f', value_name = "PATH")]
     pub file: Option<PathBuf>,
+    /// Metadata mode: kraft (the default) or zookeeper (the ensemble and
+    /// ZooKeeper-mode brokers; overrides TDA_METADATA_MODE), as for `start`.
+    #[arg(long, value_name = "MODE")]
+    pub metadata: Option<String>,
 }
 
 /// `logs` arguments.
@@ -156,6 +160,7 @@ pub async fn run_images(cmd: ImagesCommand) -> anyhow::Result<()> {
             let all = [
                 ("zookeeper", refs.zookeeper.clone()),
                 ("kafka", Some(refs.kafka.clone())),
+                ("kafka (zookeeper mode)", refs.kafka_zookeeper.clone()),
                 ("schema-registry", refs.schema_registry.clone()),
                 ("kafka-connect", refs.connect.clone()),
                 ("kafka-ui", refs.ui.clone()),
@@ -190,9 +195,14 @@ pub async fn run_images(cmd: ImagesCommand) -> anyhow::Result<()> {
 
 /// Runs `compose`.
 pub async fn run_compose(args: ComposeArgs) -> anyhow::Result<()> {
-    let config = args.stack.config.load()?.config;
+    let mut loader = args.stack.config.loader();
+    if let Some(mode) = &args.metadata {
+        loader = loader.set("TDA_METADATA_MODE", mode.clone());
+    }
+    let config = crate::cmd::config::load_with(loader)?.config;
     let mut options = args.stack.stack_options();
     options.services = args.services.services()?;
+    options.image_set.check_runs(config.metadata)?;
     let t = docker::topology::build(&config, &options);
     let text = compose::render(&t);
     match &args.file {

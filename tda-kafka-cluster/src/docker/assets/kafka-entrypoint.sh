@@ -6,7 +6,11 @@
 #            KAFKA_LOG_DIRS -> log.dirs ("_" -> ".", "__" -> "_", "___" -> "-").
 #            CLUSTER_ID formats empty storage once (with the SCRAM users of the
 #            mounted @argfile fragment TDA_KAFKA_FORMAT_ARGS names, if any);
-#            data in log.dirs survives restarts.
+#            data in log.dirs survives restarts. With zookeeper.connect
+#            (ZooKeeper mode, the kafka-zk image) there is no storage format.
+#   zookeeper LINE...  ZooKeeper ensemble node (kafka-zk image): the arguments
+#            are the lines of its zoo.cfg; TDA_ZOOKEEPER_MYID its myid, written
+#            into dataDir (a volume, so its data survives restarts).
 #   connect  Kafka Connect distributed worker from CONNECT_* variables (same rule).
 #            Secrets are never variables: TDA_KAFKA_SECRET_PROPERTIES names a
 #            mounted properties file (read-only, 0600 on the host) that is
@@ -18,7 +22,15 @@ KAFKA_HOME=/opt/kafka
 CP="$KAFKA_HOME/libs/*"
 HEAP="${KAFKA_HEAP_OPTS:--Xmx512m -Xms512m}"
 JVM_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
-LOG4J="-Dlog4j2.configurationFile=$KAFKA_HOME/config/log4j2.properties"
+# Kafka 4 logs through log4j 2; the ZooKeeper-mode image (Kafka 3.9,
+# ZooKeeper 3.8) through log4j 1 (reload4j), and carries its configuration.
+if [ -f "$KAFKA_HOME/config/log4j.properties" ]; then
+    LOG4J="-Dlog4j.configuration=file:$KAFKA_HOME/config/log4j.properties"
+    TOOLS_LOG4J="$LOG4J"
+else
+    LOG4J="-Dlog4j2.configurationFile=$KAFKA_HOME/config/log4j2.properties"
+    TOOLS_LOG4J="-Dlog4j2.configurationFile=$KAFKA_HOME/config/tools-log4j2.properties"
+fi
 
 # props PREFIX FILE: write every PREFIX* variable as a property line, then
 # the secret properties file named by TDA_KAFKA_SECRET_PROPERTIES, if any.
@@ -61,7 +73,7 @@ case "$mode" in
         conf="$KAFKA_HOME/config/server.properties"
         props KAFKA_ "$conf"
         logdir="$(sed -n 's/^log\.dirs=//p' "$conf" | cut -d, -f1)"
-        if [ -n "$logdir" ] && [ ! -f "$logdir/meta.properties" ]; then
+        if [ -n "$logdir" ] && [ ! -f "$logdir/meta.properties" ] && ! grep -q '^zookeeper\.connect=' "$conf"; then
             : "${CLUSTER_ID:?CLUSTER_ID is required to format new storage}"
             # The tool's arguments go through a java @argfile (0600, removed
             # after the format): TDA_KAFKA_FORMAT_ARGS names a mounted file of
@@ -80,6 +92,16 @@ case "$mode" in
         # shellcheck disable=SC2046
         exec java $HEAP $JVM_OPTS $(jmx_opts) ${KAFKA_OPTS:-} $LOG4J -cp "$CP" kafka.Kafka "$conf"
         ;;
+    zookeeper)
+        conf="$KAFKA_HOME/config/zoo.cfg"
+        printf '%s\n' "$@" >"$conf"
+        datadir="$(sed -n 's/^dataDir=//p' "$conf")"
+        : "${datadir:?zoo.cfg needs dataDir}"
+        mkdir -p "$datadir"
+        printf '%s\n' "${TDA_ZOOKEEPER_MYID:?TDA_ZOOKEEPER_MYID is required}" >"$datadir/myid"
+        # shellcheck disable=SC2046
+        exec java $HEAP $JVM_OPTS $(jmx_opts) ${KAFKA_OPTS:-} $LOG4J -cp "$CP" org.apache.zookeeper.server.quorum.QuorumPeerMain "$conf"
+        ;;
     connect)
         conf="$KAFKA_HOME/config/connect-distributed.properties"
         props CONNECT_ "$conf"
@@ -88,7 +110,7 @@ case "$mode" in
     class)
         cls="$1"
         shift
-        exec java ${TOOL_HEAP_OPTS:--Xmx256m} -Dlog4j2.configurationFile=$KAFKA_HOME/config/tools-log4j2.properties -cp "$CP" "$cls" "$@"
+        exec java ${TOOL_HEAP_OPTS:--Xmx256m} $TOOLS_LOG4J -cp "$CP" "$cls" "$@"
         ;;
     *)
         exec "$mode" "$@"

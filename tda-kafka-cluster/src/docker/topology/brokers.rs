@@ -1,13 +1,13 @@
-//! The Kafka brokers of the stack (and the ZooKeeper ensemble in ZooKeeper
-//! mode): listeners, broker properties as `KAFKA_*` variables, and their
-//! secret properties as a mounted file, never as variables.
+//! The Kafka brokers of the stack, KRaft or ZooKeeper mode as the
+//! configuration says: listeners, broker properties as `KAFKA_*` variables,
+//! and their secret properties as a mounted file, never as variables.
 
 use std::collections::BTreeMap;
 
 use tda_kafka_config::Properties;
 
 use super::{
-    env, health, Cx, Parts, Role, SecretFile, ServiceSpec, VolumeMount, CONTROLLER_PORT,
+    health, Cx, Parts, Role, SecretFile, ServiceSpec, VolumeMount, CONTROLLER_PORT,
     INTERNAL_KAFKA_PORT,
 };
 use crate::docker::images::ImageSet;
@@ -76,81 +76,18 @@ fn secret_properties(
     }]
 }
 
-/// Adds the ZooKeeper ensemble (ZooKeeper mode: the Confluent 7.5 set) and
-/// returns its service keys (empty in KRaft mode).
-pub(super) fn zookeepers(cx: &Cx<'_>, out: &mut Parts) -> Vec<String> {
-    if !cx.set.uses_zookeeper() {
-        return Vec::new();
-    }
-    if let Some(zk_image) = cx
-        .images
-        .zookeeper
-        .as_ref()
-        .filter(|_| cx.set.uses_zookeeper())
-    {
-        let servers = cx
-            .brokers
-            .iter()
-            .map(|n| format!("zookeeper-{n}:2888:3888"))
-            .collect::<Vec<_>>()
-            .join(";");
-        for n in &cx.brokers {
-            let key = format!("zookeeper-{n}");
-            let (data, log) = (cx.vol(&key, "data"), cx.vol(&key, "log"));
-            out.volumes.push(data.clone());
-            out.volumes.push(log.clone());
-            out.services.push(ServiceSpec {
-                key: key.clone(),
-                role: Role::Zookeeper(*n),
-                container_name: cx.options.container_name(&key),
-                image: zk_image.clone(),
-                command: Vec::new(),
-                environment: env(&[
-                    ("ZOOKEEPER_SERVER_ID", n.to_string()),
-                    ("ZOOKEEPER_CLIENT_PORT", "2181".into()),
-                    ("ZOOKEEPER_TICK_TIME", "2000".into()),
-                    ("ZOOKEEPER_INIT_LIMIT", "5".into()),
-                    ("ZOOKEEPER_SYNC_LIMIT", "2".into()),
-                    ("ZOOKEEPER_SERVERS", servers.clone()),
-                    ("KAFKA_HEAP_OPTS", cx.heap.clone()),
-                    (
-                        "KAFKA_OPTS",
-                        "-Dzookeeper.4lw.commands.whitelist=ruok,stat".into(),
-                    ),
-                ]),
-                ports: vec![cx.port(cx.options.zookeeper_base_port + n - 1, 2181)],
-                volumes: vec![
-                    VolumeMount {
-                        volume: data,
-                        target: "/var/lib/zookeeper/data".into(),
-                    },
-                    VolumeMount {
-                        volume: log,
-                        target: "/var/lib/zookeeper/log".into(),
-                    },
-                ],
-                healthcheck: health(
-                    &["CMD-SHELL", "echo ruok | nc localhost 2181 | grep imok"],
-                    10,
-                    5,
-                    10,
-                ),
-                depends_on: Vec::new(),
-                secret_files: Vec::new(),
-            });
-        }
-    }
-    cx.brokers
-        .iter()
-        .map(|n| format!("zookeeper-{n}"))
-        .collect()
-}
-
 /// Adds the Kafka brokers: internal listener kafka-N:9092 for containers,
 /// external 127.0.0.1:1909x for the host, controller listener kafka-N:9093
-/// (KRaft) or `zookeeper.connect` to `zk_keys`.
+/// (KRaft) or `broker.id` and `zookeeper.connect` to the ensemble `zk_keys`
+/// (ZooKeeper mode: no controller listener, no storage format).
 pub(super) fn brokers(cx: &Cx<'_>, zk_keys: &[String], out: &mut Parts) {
     let host = &cx.host;
+    let zookeeper = cx.config.uses_zookeeper();
+    let image = cx
+        .images
+        .kafka_for(cx.config.metadata)
+        .unwrap_or(cx.images.kafka.as_str())
+        .to_string();
     for n in &cx.brokers {
         let key = format!("kafka-{n}");
         let external = cx.config.network.kafka_port(*n);
@@ -161,7 +98,7 @@ pub(super) fn brokers(cx: &Cx<'_>, zk_keys: &[String], out: &mut Parts) {
             "listeners",
             format!(
                 "INTERNAL://0.0.0.0:{INTERNAL_KAFKA_PORT},EXTERNAL://0.0.0.0:{external}{}",
-                if cx.set.uses_zookeeper() {
+                if zookeeper {
                     String::new()
                 } else {
                     format!(",CONTROLLER://0.0.0.0:{CONTROLLER_PORT}")
@@ -175,28 +112,21 @@ pub(super) fn brokers(cx: &Cx<'_>, zk_keys: &[String], out: &mut Parts) {
         let protocol = cx.config.security.protocol.as_str();
         props.set(
             "listener.security.protocol.map",
-            format!("INTERNAL:{protocol},EXTERNAL:{protocol},CONTROLLER:PLAINTEXT"),
+            format!(
+                "INTERNAL:{protocol},EXTERNAL:{protocol}{}",
+                if zookeeper {
+                    ""
+                } else {
+                    ",CONTROLLER:PLAINTEXT"
+                }
+            ),
         );
         props.set("inter.broker.listener.name", "INTERNAL");
         super::security::broker(cx, *n, &mut props);
-        if cx.set.uses_zookeeper() {
-            for k in [
-                "node.id",
-                "process.roles",
-                "controller.quorum.voters",
-                "controller.listener.names",
-            ] {
-                props.remove(k);
-            }
-            props.set("broker.id", n);
-            props.set(
-                "zookeeper.connect",
-                zk_keys
-                    .iter()
-                    .map(|k| format!("{k}:2181"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
+        if zookeeper {
+            // The configuration's ZooKeeper-mode properties name the host's
+            // ports; inside the stack network the nodes are `zookeeper-N`.
+            props.set("zookeeper.connect", super::zookeeper::connect(cx));
         } else {
             props.set(
                 "controller.quorum.voters",
@@ -219,7 +149,7 @@ pub(super) fn brokers(cx: &Cx<'_>, zk_keys: &[String], out: &mut Parts) {
             "KAFKA_JVM_PERFORMANCE_OPTS".into(),
             cx.config.jvm_performance_opts.clone(),
         );
-        if !cx.set.uses_zookeeper() {
+        if !zookeeper {
             environment.insert("CLUSTER_ID".into(), cx.options.cluster_id());
         }
         let mut ports = vec![cx.port(external, external)];
@@ -250,7 +180,7 @@ pub(super) fn brokers(cx: &Cx<'_>, zk_keys: &[String], out: &mut Parts) {
             key: key.clone(),
             role: Role::Broker(*n),
             container_name: cx.options.container_name(&key),
-            image: cx.images.kafka.clone(),
+            image: image.clone(),
             command: Vec::new(),
             environment,
             ports,

@@ -328,6 +328,11 @@ fn console(cx: &Cx<'_>, registry: bool, published: &PortSpec) -> ServiceSpec {
     } else {
         "--no-registry".into()
     });
+    if cx.config.uses_zookeeper() {
+        // The overview shows the ensemble, reached by its in-network names.
+        let nodes = super::zookeeper::addresses(cx);
+        command.push(format!("--zookeeper={}", nodes.join(",")));
+    }
     ServiceSpec {
         command,
         healthcheck: health(

@@ -124,25 +124,179 @@ fn brokers_profile_has_no_service_container() {
     assert_eq!(keys, ["kafka-1", "kafka-2", "kafka-3", "schema-registry"]);
 }
 
+fn zookeeper_mode() -> ClusterConfig {
+    ClusterConfig {
+        metadata: tda_kafka_config::MetadataMode::Zookeeper,
+        ..ClusterConfig::default()
+    }
+}
+
 #[test]
-fn confluent_set_runs_zookeeper_and_every_service() {
+fn confluent_set_runs_zookeeper_mode_and_every_service() {
     let opts = StackOptions {
         image_set: ImageSet::Confluent,
         ..StackOptions::default()
     };
-    let t = build(&ClusterConfig::default(), &opts);
+    let t = build(&zookeeper_mode(), &opts);
     assert!(t.skipped.is_empty());
     for key in ["zookeeper-1", "zookeeper-3", "kafka-ui", "ksqldb"] {
         assert!(t.service(key).is_some(), "{key}");
     }
+    let zk = t.service("zookeeper-2").unwrap();
+    assert_eq!(zk.image, "confluentinc/cp-zookeeper:7.5.0");
+    assert_eq!(
+        zk.environment["ZOOKEEPER_SERVERS"],
+        "zookeeper-1:2888:3888;zookeeper-2:2888:3888;zookeeper-3:2888:3888"
+    );
+    assert_eq!(
+        zk.environment["KAFKA_OPTS"],
+        "-Dzookeeper.4lw.commands.whitelist=ruok,srvr,mntr"
+    );
     let k2 = t.service("kafka-2").unwrap();
+    assert_eq!(k2.image, "confluentinc/cp-kafka:7.5.0");
     assert_eq!(k2.environment["KAFKA_BROKER_ID"], "2");
     assert!(!k2.environment.contains_key("KAFKA_PROCESS_ROLES"));
     assert_eq!(
         k2.environment["KAFKA_ZOOKEEPER_CONNECT"],
-        "zookeeper-1:2181,zookeeper-2:2181,zookeeper-3:2181"
+        "zookeeper-1:2181,zookeeper-2:2181,zookeeper-3:2181/tda-kafka"
     );
     assert_eq!(k2.depends_on.len(), 3);
+    // The mode is the configuration's: KRaft on the same images.
+    let kraft = build(&ClusterConfig::default(), &opts);
+    assert!(kraft.service("zookeeper-1").is_none());
+    assert!(kraft.zookeeper.is_none());
+    let k2 = kraft.service("kafka-2").unwrap();
+    assert_eq!(k2.environment["KAFKA_PROCESS_ROLES"], "broker,controller");
+    assert!(k2.environment.contains_key("CLUSTER_ID"));
+}
+
+#[test]
+fn local_set_runs_zookeeper_mode_with_its_zookeeper_image() {
+    let mut config = zookeeper_mode();
+    config.zookeeper.client_port_base = 36181;
+    let t = build(&config, &StackOptions::default());
+    let zk_image = super::super::images::local::KAFKA_ZOOKEEPER;
+    assert_eq!(t.zookeeper.as_ref(), Some(&config.zookeeper));
+    let keys: Vec<&str> = t.services.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(
+        keys[..6],
+        [
+            "zookeeper-1",
+            "zookeeper-2",
+            "zookeeper-3",
+            "kafka-1",
+            "kafka-2",
+            "kafka-3"
+        ]
+    );
+    for n in 1..=3u16 {
+        let zk = t.service(&format!("zookeeper-{n}")).unwrap();
+        assert_eq!(zk.role, Role::Zookeeper(n));
+        assert_eq!(zk.container_name, format!("tda_zookeeper_{n}"));
+        assert_eq!(zk.image, zk_image);
+        // The host port is the configuration's, 2181 inside the network.
+        assert_eq!(zk.ports.len(), 1);
+        assert_eq!(
+            (zk.ports[0].host_port, zk.ports[0].container_port),
+            (36180 + n, 2181)
+        );
+        assert_eq!(zk.ports[0].host_ip, "127.0.0.1");
+        assert_eq!(zk.environment["TDA_ZOOKEEPER_MYID"], n.to_string());
+        assert_eq!(zk.volumes[0].volume, format!("tda_zookeeper_{n}_data"));
+        assert_eq!(zk.volumes[0].target, "/var/lib/zookeeper/data");
+        assert!(t.volumes.contains(&zk.volumes[0].volume));
+        assert!(zk.depends_on.is_empty());
+        // The entrypoint's `zookeeper` mode, with zoo.cfg's lines.
+        assert_eq!(zk.command[0], "zookeeper");
+        for line in [
+            "clientPort=2181",
+            "clientPortAddress=0.0.0.0",
+            "dataDir=/var/lib/zookeeper/data",
+            "4lw.commands.whitelist=ruok,srvr,mntr",
+            "admin.enableServer=false",
+            "server.1=zookeeper-1:2888:3888",
+            "server.2=zookeeper-2:2888:3888",
+            "server.3=zookeeper-3:2888:3888",
+        ] {
+            assert!(
+                zk.command.iter().any(|l| l == line),
+                "{line} in {:?}",
+                zk.command
+            );
+        }
+        assert!(zk.command.iter().all(|l| !l.starts_with('#')));
+        let test = &zk.healthcheck.as_ref().unwrap().test;
+        assert!(
+            test.iter().any(|p| p.contains("/dev/tcp/127.0.0.1/2181")),
+            "{test:?}"
+        );
+    }
+    for n in 1..=3u16 {
+        let k = t.service(&format!("kafka-{n}")).unwrap();
+        let env = &k.environment;
+        assert_eq!(k.image, zk_image);
+        assert_eq!(env["KAFKA_BROKER_ID"], n.to_string());
+        assert_eq!(
+            env["KAFKA_ZOOKEEPER_CONNECT"],
+            "zookeeper-1:2181,zookeeper-2:2181,zookeeper-3:2181/tda-kafka"
+        );
+        assert_eq!(
+            env["KAFKA_LISTENERS"],
+            format!("INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:{}", 19091 + n)
+        );
+        assert_eq!(
+            env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"],
+            "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT"
+        );
+        assert_eq!(env["KAFKA_INTER_BROKER_LISTENER_NAME"], "INTERNAL");
+        // No KRaft: no cluster id to format with, no roles, no controller.
+        for kraft_only in [
+            "CLUSTER_ID",
+            "KAFKA_NODE_ID",
+            "KAFKA_PROCESS_ROLES",
+            "KAFKA_CONTROLLER_QUORUM_VOTERS",
+            "KAFKA_CONTROLLER_LISTENER_NAMES",
+        ] {
+            assert!(!env.contains_key(kraft_only), "{kraft_only} on kafka-{n}");
+        }
+        assert!(env.values().all(|v| !v.contains("CONTROLLER")), "{env:?}");
+        assert_eq!(k.depends_on, ["zookeeper-1", "zookeeper-2", "zookeeper-3"]);
+    }
+    // The console's overview shows the ensemble by its in-network names.
+    let ui = t.service("kafka-ui").unwrap();
+    assert!(
+        ui.command
+            .contains(&"--zookeeper=zookeeper-1:2181,zookeeper-2:2181,zookeeper-3:2181".into()),
+        "{:?}",
+        ui.command
+    );
+    // The same stack in KRaft mode has no ensemble and the KRaft image.
+    let kraft = seed();
+    let ui = kraft.service("kafka-ui").unwrap();
+    assert!(ui.command.iter().all(|a| !a.starts_with("--zookeeper")));
+    assert!(kraft.zookeeper.is_none());
+    assert!(kraft.service("zookeeper-1").is_none());
+    assert_eq!(
+        kraft.service("kafka-1").unwrap().image,
+        super::super::images::local::KAFKA
+    );
+}
+
+#[test]
+fn apache_set_has_no_ensemble_and_says_so() {
+    let opts = StackOptions {
+        image_set: ImageSet::Apache,
+        ..StackOptions::default()
+    };
+    let t = build(&zookeeper_mode(), &opts);
+    assert!(t.service("zookeeper-1").is_none());
+    assert!(
+        t.skipped
+            .iter()
+            .any(|s| s.contains("zookeeper") && s.contains("KRaft only")),
+        "{:?}",
+        t.skipped
+    );
 }
 
 #[test]

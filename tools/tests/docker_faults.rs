@@ -1,7 +1,7 @@
 //! Fault tests on the Docker provider: `tda-kafka fault` through the real
 //! engine (kill, pause/unpause, network disconnect and reconnect) against a
 //! 3-broker KRaft stack of the local image set (stack `tda-fdk`, brokers on
-//! host ports 35092-35094; RF 3, min ISR 2, unclean leader election off),
+//! host ports 30092-30094; RF 3, min ISR 2, unclean leader election off),
 //! under the same typed workload and checker as `tests/faults.rs`; each
 //! scenario prints its `FAULT-RESULT ...` line (RELIABILITY.md).
 //!
@@ -35,7 +35,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
 fn main() {
     let spec = StackSpec::Docker {
         stack: STACK,
-        port_base: 35092,
+        port_base: 30092,
     };
     run_suite(spec, SCENARIOS);
 }
@@ -83,22 +83,15 @@ async fn leader_kill(c: &Cluster) -> CheckReport {
 /// timeout (it is fenced and replaced), then unpause.
 async fn leader_pause(c: &Cluster) -> CheckReport {
     let report = under_load(c, "docker_fault_pause", |topic| async move {
-        let leader = c.leader(&topic, 0).await;
-        let paused = c.fault(&["pause", &leader.to_string()]);
-        let container = paused["container"].as_str().unwrap().to_owned();
-        assert_eq!(
-            docker(&["inspect", "-f", "{{.State.Paused}}", &container]),
-            "true"
-        );
-        wait_until(
-            "a new leader of the paused one's partition",
-            Duration::from_secs(60),
-            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
-        )
+        let undo = ("pause", "resume");
+        on_leader_until_replaced(c, &topic, undo, Duration::from_secs(3), |paused| {
+            let container = paused["container"].as_str().unwrap();
+            assert_eq!(
+                docker(&["inspect", "-f", "{{.State.Paused}}", container]),
+                "true"
+            );
+        })
         .await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        c.fault(&["resume", &leader.to_string()]);
-        c.wait_fully_replicated(&topic).await;
     })
     .await;
     assert_clean(&report);
@@ -108,29 +101,24 @@ async fn leader_pause(c: &Cluster) -> CheckReport {
 /// Partition 0's leader disconnected from the stack network until it is
 /// replaced, then reconnected (with its alias) by heal.
 async fn isolate_and_heal(c: &Cluster) -> CheckReport {
+    let network = &format!("{STACK}-kafka-network");
     let report = under_load(c, "docker_fault_isolate", |topic| async move {
-        let leader = c.leader(&topic, 0).await;
-        let done = c.fault(&["isolate", &leader.to_string()]);
-        let container = done["container"].as_str().unwrap().to_owned();
-        let network = format!("{STACK}-kafka-network");
-        assert_eq!(done["added"].as_array().unwrap().len(), 1, "{done}");
-        assert!(
-            !networks_of(&container).contains(&network),
-            "the engine shows {container} still on {network}"
-        );
-        wait_until(
-            "a new leader of the isolated one's partition",
-            Duration::from_secs(60),
-            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
-        )
+        let undo = ("isolate", "heal");
+        let (done, healed) = on_leader_until_replaced(c, &topic, undo, Duration::ZERO, |done| {
+            assert_eq!(done["added"].as_array().unwrap().len(), 1, "{done}");
+            let container = done["container"].as_str().unwrap();
+            assert!(
+                !networks_of(container).contains(network),
+                "the engine shows {container} still on {network}"
+            );
+        })
         .await;
-        let healed = c.fault(&["heal", &leader.to_string()]);
         assert_eq!(healed["removed"].as_array().unwrap().len(), 1, "{healed}");
+        let container = done["container"].as_str().unwrap();
         assert!(
-            networks_of(&container).contains(&network),
+            networks_of(container).contains(network),
             "heal did not reconnect {container} to {network}"
         );
-        c.wait_fully_replicated(&topic).await;
     })
     .await;
     assert_clean(&report);

@@ -81,17 +81,8 @@ async fn clean_bounce(c: &Cluster) -> CheckReport {
 /// timeout (9 s), so it is fenced and replaced, then SIGCONT.
 async fn leader_sigstop(c: &Cluster) -> CheckReport {
     let report = under_load(c, "fault_pause", |topic| async move {
-        let leader = c.leader(&topic, 0).await;
-        c.fault(&["pause", &leader.to_string()]);
-        wait_until(
-            "a new leader of the paused one's partition",
-            Duration::from_secs(60),
-            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
-        )
-        .await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        c.fault(&["resume", &leader.to_string()]);
-        c.wait_fully_replicated(&topic).await;
+        let undo = ("pause", "resume");
+        on_leader_until_replaced(c, &topic, undo, Duration::from_secs(3), |_| {}).await;
     })
     .await;
     assert_clean(&report);
@@ -101,21 +92,15 @@ async fn leader_sigstop(c: &Cluster) -> CheckReport {
 /// Network isolation of partition 0's leader until it is replaced, then heal.
 async fn isolate_and_heal(c: &Cluster) -> CheckReport {
     let report = under_load(c, "fault_isolate", |topic| async move {
-        let leader = c.leader(&topic, 0).await;
-        let done = c.fault(&["isolate", &leader.to_string()]);
-        assert!(done["added"].as_array().unwrap().len() >= 5, "{done}");
-        wait_until(
-            "a new leader of the isolated one's partition",
-            Duration::from_secs(60),
-            || c.leader_now(&topic, 0).is_some_and(|l| l != leader),
-        )
-        .await;
-        let healed = c.fault(&["heal", &leader.to_string()]);
+        let (done, healed) =
+            on_leader_until_replaced(c, &topic, ("isolate", "heal"), Duration::ZERO, |done| {
+                assert!(done["added"].as_array().unwrap().len() >= 5, "{done}");
+            })
+            .await;
         assert_eq!(
             healed["removed"], done["added"],
             "heal removes exactly what isolate added"
         );
-        c.wait_fully_replicated(&topic).await;
     })
     .await;
     assert_clean(&report);

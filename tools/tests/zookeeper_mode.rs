@@ -1,7 +1,7 @@
 //! ZooKeeper mode on the local provider through the real `tda-kafka` binary,
-//! on its own ports (brokers 32092-32094, ZooKeeper clients 32181-32183 with
-//! quorum 32281-32283 and election 32381-32383, registry 32081 with Apicurio
-//! on 32082, Connect 32083, console 32080), checked with independent clients: the
+//! on its own ports (brokers 20092-20094, ZooKeeper clients 20181-20183 with
+//! quorum 20281-20283 and election 20381-20383, registry 20081 with Apicurio
+//! on 20082, Connect 20083, console 20080), checked with independent clients: the
 //! four-letter words on raw TCP (`ruok` -> `imok`, `srvr`: one leader, two
 //! followers), ZooKeeper's own CLI (the brokers registered under the
 //! chroot), kcat (3 brokers); then the TDA topics, `topics list -o json`, a
@@ -26,15 +26,15 @@ use tda_kafka_client::{
 };
 use tokio_util::sync::CancellationToken;
 
-const BROKERS: [u16; 3] = [32092, 32093, 32094];
-const ZK_CLIENT: [u16; 3] = [32181, 32182, 32183];
-const ZK_QUORUM: [u16; 3] = [32281, 32282, 32283];
-const ZK_ELECTION: [u16; 3] = [32381, 32382, 32383];
-const OTHER: [u16; 4] = [32081, 32082, 32080, 32083];
-const BOOTSTRAP: &str = "127.0.0.1:32092,127.0.0.1:32093,127.0.0.1:32094";
-const REGISTRY: &str = "http://127.0.0.1:32081";
-const CONNECT: &str = "http://127.0.0.1:32083";
-const CONSOLE: &str = "http://127.0.0.1:32080";
+const BROKERS: [u16; 3] = [20092, 20093, 20094];
+const ZK_CLIENT: [u16; 3] = [20181, 20182, 20183];
+const ZK_QUORUM: [u16; 3] = [20281, 20282, 20283];
+const ZK_ELECTION: [u16; 3] = [20381, 20382, 20383];
+const OTHER: [u16; 4] = [20081, 20082, 20080, 20083];
+const BOOTSTRAP: &str = "127.0.0.1:20092,127.0.0.1:20093,127.0.0.1:20094";
+const REGISTRY: &str = "http://127.0.0.1:20081";
+const CONNECT: &str = "http://127.0.0.1:20083";
+const CONSOLE: &str = "http://127.0.0.1:20080";
 
 fn env_text() -> &'static str {
     "KAFKA_BROKER_COUNT=3
@@ -44,18 +44,18 @@ KAFKA_HEAP_OPTS=\"-Xmx384m -Xms128m\"
 KAFKA_NUM_NETWORK_THREADS=2
 KAFKA_NUM_IO_THREADS=2
 KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0
-TDA_KAFKA_PORT_BASE=32092
-TDA_KAFKA_CONTROLLER_PORT_BASE=32192
+TDA_KAFKA_PORT_BASE=20092
+TDA_KAFKA_CONTROLLER_PORT_BASE=20192
 TDA_KAFKA_JMX_PORT_BASE=0
-TDA_ZOOKEEPER_PORT_BASE=32181
-TDA_ZOOKEEPER_QUORUM_PORT_BASE=32281
-TDA_ZOOKEEPER_ELECTION_PORT_BASE=32381
-TDA_SCHEMA_REGISTRY_PORT=32081
-TDA_SCHEMA_REGISTRY_INTERNAL_PORT=32082
-TDA_KAFKA_UI_PORT=32080
-TDA_CONNECT_PORT=32083
+TDA_ZOOKEEPER_PORT_BASE=20181
+TDA_ZOOKEEPER_QUORUM_PORT_BASE=20281
+TDA_ZOOKEEPER_ELECTION_PORT_BASE=20381
+TDA_SCHEMA_REGISTRY_PORT=20081
+TDA_SCHEMA_REGISTRY_INTERNAL_PORT=20082
+TDA_KAFKA_UI_PORT=20080
+TDA_CONNECT_PORT=20083
 TDA_CONNECT_GROUP_ID=tda-zk-test-connect
-TDA_REDIS_PORT=32379
+TDA_REDIS_PORT=20379
 "
 }
 
@@ -273,7 +273,7 @@ async fn zookeeper_mode_on_the_local_provider() {
         assert!(props.contains(&format!("broker.id={n}\n")), "{props}");
         assert!(
             props.contains(
-                "zookeeper.connect=127.0.0.1:32181,127.0.0.1:32182,127.0.0.1:32183/tda-kafka\n"
+                "zookeeper.connect=127.0.0.1:20181,127.0.0.1:20182,127.0.0.1:20183/tda-kafka\n"
             ),
             "{props}"
         );
@@ -302,7 +302,7 @@ async fn zookeeper_mode_on_the_local_provider() {
         .arg("-cp")
         .arg(format!("{}/*", zookeeper_libs().display()))
         .arg("org.apache.zookeeper.ZooKeeperMain")
-        .args(["-server", "127.0.0.1:32181", "ls", "/tda-kafka/brokers/ids"])
+        .args(["-server", "127.0.0.1:20181", "ls", "/tda-kafka/brokers/ids"])
         .stdin(Stdio::null())
         .output()
         .expect("java runs ZooKeeper's CLI");
@@ -315,7 +315,7 @@ async fn zookeeper_mode_on_the_local_provider() {
 
     // 4. An independent Kafka client (kcat) sees 3 brokers.
     let kcat = Command::new("kcat")
-        .args(["-L", "-b", "127.0.0.1:32093", "-m", "15"])
+        .args(["-L", "-b", "127.0.0.1:20093", "-m", "15"])
         .stdin(Stdio::null())
         .output()
         .expect("kcat is required: apt-get install kcat");

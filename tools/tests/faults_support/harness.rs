@@ -123,6 +123,32 @@ where
     report
 }
 
+/// `fault NODE` on partition 0's leader of `topic`; `while_faulted` sees
+/// its report; once another broker leads the partition (and `hold` more),
+/// `undo NODE`, then every replica is back in sync. Returns both reports.
+pub async fn on_leader_until_replaced(
+    c: &Cluster,
+    topic: &str,
+    (fault, undo): (&str, &str),
+    hold: Duration,
+    while_faulted: impl FnOnce(&serde_json::Value),
+) -> (serde_json::Value, serde_json::Value) {
+    let leader = c.leader(topic, 0).await;
+    let node = leader.to_string();
+    let done = c.fault(&[fault, &node]);
+    while_faulted(&done);
+    wait_until(
+        &format!("a new leader of partition 0 after {fault} of {node}"),
+        Duration::from_secs(60),
+        || c.leader_now(topic, 0).is_some_and(|l| l != leader),
+    )
+    .await;
+    tokio::time::sleep(hold).await;
+    let undone = c.fault(&[undo, &node]);
+    c.wait_fully_replicated(topic).await;
+    (done, undone)
+}
+
 /// Nothing acknowledged was lost or duplicated, order held, and something
 /// was acknowledged at all.
 pub fn assert_clean(report: &CheckReport) {

@@ -15,8 +15,8 @@
 //!
 //! Needs a Docker engine (`scripts/docker-engine.sh ensure`) and the local
 //! images (built here, cached); FAILS without. Its own stack (`tdadsec`),
-//! ports 34092-34094 (controllers 34192-34194, in the network only), Connect
-//! 34083, the console 34080, JMX off; data under a temporary directory (in
+//! ports 16092-16094 (controllers 16192-16194, in the network only), Connect
+//! 16083, the console 16080, JMX off; data under a temporary directory (in
 //! `TDA_KAFKA_TEST_DATA_DIR_ROOT` when set). Every container, volume and
 //! network of the stack is removed whether the test passes or fails.
 
@@ -54,14 +54,14 @@ fn config(tls_dir: &Path) -> ClusterConfig {
         ..ClusterConfig::default()
     };
     let n = &mut c.network;
-    n.kafka_base_port = 34092;
-    n.controller_base_port = 34192;
+    n.kafka_base_port = 16092;
+    n.controller_base_port = 16192;
     n.jmx_base_port = 0;
-    n.schema_registry_port = 34081;
-    n.connect_port = 34083;
-    n.ui_port = 34080;
-    n.ksqldb_port = 34088;
-    n.redis_port = 34379;
+    n.schema_registry_port = 16081;
+    n.connect_port = 16083;
+    n.ui_port = 16080;
+    n.ksqldb_port = 16088;
+    n.redis_port = 16379;
     let s = &mut c.security;
     s.protocol = SecurityProtocol::SaslSsl;
     s.tls_dir = Some(tls_dir.display().to_string());

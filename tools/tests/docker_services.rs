@@ -10,7 +10,7 @@
 //!
 //! Needs a Docker engine (`scripts/docker-engine.sh ensure`), debootstrap and
 //! Maven for the first image build; FAILS without them. One stack (`tda-dk`,
-//! one broker, host ports 26080-26379) for this test binary; the steps run in
+//! one broker, host ports 17080-17379) for this test binary; the steps run in
 //! order in one test.
 
 use std::io::BufReader;
@@ -23,11 +23,11 @@ mod redis_support;
 use redis_support::redis;
 
 const STACK: &str = "tda-dk";
-const PORTS: [u16; 6] = [26092, 26081, 26080, 26083, 26379, 26101];
-const BOOTSTRAP: &str = "127.0.0.1:26092";
-const REGISTRY: &str = "http://127.0.0.1:26081";
-const CONNECT: &str = "http://127.0.0.1:26083";
-const CONSOLE: &str = "http://127.0.0.1:26080";
+const PORTS: [u16; 6] = [17092, 17081, 17080, 17083, 17379, 17101];
+const BOOTSTRAP: &str = "127.0.0.1:17092";
+const REGISTRY: &str = "http://127.0.0.1:17081";
+const CONNECT: &str = "http://127.0.0.1:17083";
+const CONSOLE: &str = "http://127.0.0.1:17080";
 const GROUP: &str = "tda-dk-connect";
 /// The profile's Redis password: it reaches the container only as a mounted
 /// 0600 file.
@@ -39,15 +39,15 @@ fn env_text() -> String {
 KAFKA_DEFAULT_REPLICATION_FACTOR=1
 KAFKA_MIN_INSYNC_REPLICAS=1
 KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0
-TDA_KAFKA_PORT_BASE=26092
-TDA_KAFKA_CONTROLLER_PORT_BASE=26192
-TDA_KAFKA_JMX_PORT_BASE=26101
-TDA_SCHEMA_REGISTRY_PORT=26081
-TDA_SCHEMA_REGISTRY_INTERNAL_PORT=26082
-TDA_KAFKA_UI_PORT=26080
-TDA_CONNECT_PORT=26083
+TDA_KAFKA_PORT_BASE=17092
+TDA_KAFKA_CONTROLLER_PORT_BASE=17192
+TDA_KAFKA_JMX_PORT_BASE=17101
+TDA_SCHEMA_REGISTRY_PORT=17081
+TDA_SCHEMA_REGISTRY_INTERNAL_PORT=17082
+TDA_KAFKA_UI_PORT=17080
+TDA_CONNECT_PORT=17083
 TDA_CONNECT_GROUP_ID={GROUP}
-TDA_REDIS_PORT=26379
+TDA_REDIS_PORT=17379
 TDA_REDIS_PASSWORD={REDIS_PASSWORD}
 "
     )
@@ -287,7 +287,7 @@ async fn services_of_the_docker_local_image_set() {
     assert_eq!(h["services"].as_array().unwrap().len(), 4, "{h}");
     // Redis requires the profile's password, which no container's
     // configuration shows (it is in a mounted 0600 file).
-    let mut conn = BufReader::new(TcpStream::connect(("127.0.0.1", 26379)).unwrap());
+    let mut conn = BufReader::new(TcpStream::connect(("127.0.0.1", 17379)).unwrap());
     assert!(redis(&mut conn, &["PING"]).starts_with("-NOAUTH"));
     assert_eq!(redis(&mut conn, &["AUTH", REDIS_PASSWORD]), "+OK");
     assert_eq!(redis(&mut conn, &["PING"]), "+PONG");
@@ -310,7 +310,7 @@ async fn services_of_the_docker_local_image_set() {
     assert!(!overview.contains(REDIS_PASSWORD));
     // The console is published on loopback only.
     let published = docker(&["port", &format!("{STACK}_kafka_ui"), "8080"]);
-    assert_eq!(published.trim(), "127.0.0.1:26080", "{published}");
+    assert_eq!(published.trim(), "127.0.0.1:17080", "{published}");
 
     // 3. The registry at the seed's root URL: `curl -f HOST:PORT/subjects`,
     //    python's SchemaRegistryClient and AvroSerializer on `http://HOST:PORT`.

@@ -11,11 +11,12 @@
 //! `cargo test --test docker_faults NAME` runs the scenarios whose name
 //! contains NAME; a watchdog removes the stack when this binary exits.
 
+mod engine_support;
 mod faults_support;
 
-use std::process::Command;
 use std::time::Duration;
 
+use engine_support::docker;
 use faults_support::*;
 use futures::FutureExt as _;
 use tda_kafka_client::workload::CheckReport;
@@ -51,7 +52,7 @@ async fn leader_kill(c: &Cluster) -> CheckReport {
             let container = killed["container"].as_str().unwrap().to_owned();
             eprintln!("round {round}: killed leader {node} ({container})");
             assert_eq!(
-                docker(&["inspect", "-f", "{{.State.Running}}", &container]),
+                docker(&["inspect", "-f", "{{.State.Running}}", &container]).trim(),
                 "false",
                 "the engine reports the killed container stopped"
             );
@@ -87,7 +88,7 @@ async fn leader_pause(c: &Cluster) -> CheckReport {
         on_leader_until_replaced(c, &topic, undo, Duration::from_secs(3), |paused| {
             let container = paused["container"].as_str().unwrap();
             assert_eq!(
-                docker(&["inspect", "-f", "{{.State.Paused}}", container]),
+                docker(&["inspect", "-f", "{{.State.Paused}}", container]).trim(),
                 "true"
             );
         })
@@ -134,18 +135,4 @@ fn networks_of(container: &str) -> String {
         "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
         container,
     ])
-}
-
-/// `docker ARGS`, which must succeed; its trimmed stdout.
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI is needed");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod engine_support;
 mod redis_support;
+use engine_support::docker;
 use redis_support::redis;
 
 const STACK: &str = "tda-dk";
@@ -137,20 +139,6 @@ fn shown(args: &[&str], out: Output) -> Output {
 /// The body of `GET url`.
 async fn get_text(http: &reqwest::Client, url: &str) -> String {
     http.get(url).send().await.unwrap().text().await.unwrap()
-}
-
-/// `docker ARGS` (the engine's own CLI, an independent view); stdout.
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI (apt-get install docker.io)");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Names of the containers labelled with the test stack (any state).

@@ -21,6 +21,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+mod engine_support;
+use engine_support::docker;
+
 const STACK: &str = "tda-dzk";
 const BROKERS: [u16; 3] = [31092, 31093, 31094];
 const ZOOKEEPER: [u16; 3] = [31181, 31182, 31183];
@@ -119,20 +122,6 @@ impl Drop for Fixture {
         // Never leave the stack behind, whatever failed.
         let _ = self.run(&["stop", "--force", "--clean-all"], true);
     }
-}
-
-/// `docker ARGS` (the engine's own CLI, an independent view); stdout.
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI (apt-get install docker.io)");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Names of the stack's labelled objects of one kind (`ps -a`, `volume ls`,

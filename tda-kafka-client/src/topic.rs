@@ -1,8 +1,8 @@
 //! Compile-time binding of topics to their key and value types.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use crate::model::{ErrorRecord, JobEvent, JobResult, SystemEvent, TdaMessage, UploadEvent};
 use crate::ClientError;
@@ -87,7 +87,9 @@ impl TdaTopic for Errors {
 /// A concrete topic of kind `T`: [`TdaTopic::NAME`] by default, or another
 /// name with the same types (a per-environment prefix, a test topic).
 pub struct Topic<T: TdaTopic> {
-    name: Cow<'static, str>,
+    /// Shared, so that every pending delivery of this topic refers to it
+    /// without a per-record copy.
+    name: Arc<str>,
     _kind: PhantomData<fn() -> T>,
 }
 
@@ -95,7 +97,7 @@ impl<T: TdaTopic> Topic<T> {
     /// The topic `T::NAME`.
     pub fn new() -> Self {
         Self {
-            name: Cow::Borrowed(T::NAME),
+            name: Arc::from(T::NAME),
             _kind: PhantomData,
         }
     }
@@ -103,13 +105,18 @@ impl<T: TdaTopic> Topic<T> {
     /// A topic named `name` carrying `T`'s key and value types.
     pub fn named(name: impl Into<String>) -> Self {
         Self {
-            name: Cow::Owned(name.into()),
+            name: Arc::from(name.into()),
             _kind: PhantomData,
         }
     }
 
     /// The topic name.
     pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The topic name, shared.
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
         &self.name
     }
 }

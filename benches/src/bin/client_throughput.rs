@@ -19,12 +19,19 @@
 //! partitions). `client-throughput codec` instead compares warm typed Avro
 //! encoding with bare apache-avro datum encoding.
 //!
-//! Producers: "raw" is an rdkafka `ThreadedProducer` whose delivery callback
-//! counts acknowledgements, sending pre-serialized Avro bytes without
-//! headers; "raw+headers" adds the four headers a typed send carries (a
-//! fresh message id, content type, schema version, produce time), built per
-//! record; "typed" is `TdaProducer::enqueue` (encodes each value, builds the
-//! headers, one `PendingDelivery` per record awaited at the end).
+//! Producers (every one sends the same 200 000 distinct values, so the same
+//! bytes reach the compressor): "raw" is an rdkafka `ThreadedProducer` whose
+//! delivery callback counts acknowledgements, sending the values
+//! pre-serialized before the phase, without headers; "raw+headers" adds the
+//! four headers a typed send carries (a fresh message id, content type,
+//! schema version, produce time), built per record; "raw+encode" also
+//! encodes each value in the loop with a prepared apache-avro datum writer
+//! behind the 5-byte Confluent frame, i.e. what a careful hand-written Avro
+//! producer does; "typed" is `TdaProducer::enqueue` (encodes each value,
+//! builds the headers, one `PendingDelivery` per record, all awaited at the
+//! end). Raw producers serve delivery reports from the sending loop every 64
+//! records, as `TdaProducer` does. `TDA_KAFKA_BENCH_VARIANTS=typed` (a
+//! comma-separated list) runs only some variants, e.g. under a profiler.
 //!
 //! Consumers all read the typed producer's topic from the start in a fresh
 //! group: "raw stream" is a `StreamConsumer` that decodes each value with a
@@ -48,6 +55,7 @@ use tda_kafka_benches::client::{
 };
 use tda_kafka_client::headers::{self, new_message_id};
 use tda_kafka_client::model::{now_ms, SystemEvent};
+use tda_kafka_client::producer::SERVE_DELIVERIES_EVERY;
 use tda_kafka_client::{
     ClientSettings, ConsumerOptions, Events, Received, SendOptions, TdaConsumer, TdaMessage,
     TdaProducer, Topic,
@@ -98,41 +106,76 @@ fn typed_headers() -> OwnedHeaders {
         })
 }
 
-/// Raw `ThreadedProducer`, pre-serialized value, delivery callback.
-fn raw_produce(
-    settings: &ClientSettings,
-    topic: &str,
-    payload: &[u8],
-    keys: &[String],
-    with_headers: bool,
-) -> Phase {
+/// What a raw producer sends per record.
+#[derive(Clone, Copy)]
+enum RawSend {
+    /// The pre-serialized value, no headers.
+    Bare,
+    /// The pre-serialized value and the four headers of a typed send.
+    Headers,
+    /// The headers, and the value Avro-encoded per record by hand: the
+    /// 5-byte Confluent frame, then a prepared apache-avro datum writer.
+    Encode,
+}
+
+/// Raw `ThreadedProducer` with a counting delivery callback. Like
+/// `TdaProducer`, it serves the queued delivery reports on the sending
+/// thread every [`SERVE_DELIVERIES_EVERY`] records (librdkafka's own
+/// advice: poll from the producing loop), which costs less CPU than leaving
+/// them all to the polling thread.
+fn raw_produce(settings: &ClientSettings, topic: &str, records: &Records, how: RawSend) -> Phase {
     let p: ThreadedProducer<Counting> = settings
         .producer_config()
         .create_with_context(Counting::default())
         .expect("raw producer");
+    let writer =
+        apache_avro::writer::datum::GenericDatumWriter::builder(SystemEvent::avro_schema())
+            .build()
+            .expect("avro writer");
     // Connect, fetch metadata and the producer id outside the timed part,
     // as the typed run does with its warm-up send.
-    p.send(BaseRecord::to(topic).key("warm-up").payload(payload))
-        .map_err(|(e, _)| e)
-        .expect("warm-up send");
+    p.send(
+        BaseRecord::to(topic)
+            .key("warm-up")
+            .payload(&records.payloads[0]),
+    )
+    .map_err(|(e, _)| e)
+    .expect("warm-up send");
     p.flush(Duration::from_secs(30)).expect("warm-up flush");
     let warm = p.context().acked.swap(0, Ordering::Relaxed);
     assert_eq!(warm, 1, "warm-up record not acknowledged");
+    let frame = &records.payloads[0][..5];
     let start = Mark::now();
-    for k in keys {
+    for (i, k) in records.keys.iter().enumerate() {
+        let encoded;
+        let payload: &[u8] = match how {
+            RawSend::Encode => {
+                let mut buf = Vec::with_capacity(records.payloads[i].len());
+                buf.extend_from_slice(frame);
+                writer
+                    .write_ser(&mut buf, &records.values[i])
+                    .expect("encode");
+                encoded = buf;
+                &encoded
+            }
+            RawSend::Bare | RawSend::Headers => &records.payloads[i],
+        };
         let mut rec = BaseRecord::to(topic).key(k.as_str()).payload(payload);
-        if with_headers {
+        if !matches!(how, RawSend::Bare) {
             rec = rec.headers(typed_headers());
         }
         loop {
             match p.send(rec) {
                 Ok(()) => break,
                 Err((_, back)) => {
-                    // Queue full: let the polling thread drain deliveries.
+                    // Queue full: let the deliveries drain it.
                     rec = back;
-                    std::thread::sleep(Duration::from_millis(1));
+                    p.poll(Duration::from_millis(1));
                 }
             }
+        }
+        if (i as u64).is_multiple_of(SERVE_DELIVERIES_EVERY) {
+            p.poll(Duration::ZERO);
         }
     }
     p.flush(Duration::from_secs(60)).expect("flush");
@@ -143,25 +186,40 @@ fn raw_produce(
         0,
         "raw deliveries failed"
     );
-    assert_eq!(ctx.acked.load(Ordering::Relaxed), keys.len() as u64);
-    Phase::between(start, start, end, keys.len())
+    assert_eq!(ctx.acked.load(Ordering::Relaxed), records.len() as u64);
+    Phase::between(start, start, end, records.len())
+}
+
+/// The records of every producer phase: keys, values, and the values
+/// serialized by the typed codec beforehand (the same bytes the typed
+/// producer sends, so the raw producers send identical data).
+struct Records {
+    keys: Vec<String>,
+    values: Vec<SystemEvent>,
+    payloads: Vec<Vec<u8>>,
+}
+
+impl Records {
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
 }
 
 /// Typed producer: encodes every value and adds the standard headers.
 async fn typed_produce(
     settings: &ClientSettings,
     topic: &Topic<Events>,
-    keys: &[String],
-    values: &[SystemEvent],
+    records: &Records,
 ) -> Phase {
+    let (keys, values) = (&records.keys, &records.values);
     let p = TdaProducer::new(settings).expect("typed producer");
     // Warm the schema cache outside the timed part (one registry call).
     p.send(topic, &keys[0], &values[0])
         .await
         .expect("warm-up send");
     let start = Mark::now();
-    let mut pending = Vec::with_capacity(keys.len());
     let opts = SendOptions::default();
+    let mut pending = Vec::with_capacity(keys.len());
     for (k, v) in keys.iter().zip(values) {
         pending.push(p.enqueue(topic, k, v, &opts).await.expect("enqueue"));
     }
@@ -363,19 +421,25 @@ impl Series {
         }
     }
 
-    fn medians(&self, name: &str) -> (f64, f64) {
-        let v = &self.0.iter().find(|(n, _)| *n == name).expect(name).1;
+    /// Median rate and CPU per record of `name`, if it ran.
+    fn medians(&self, name: &str) -> Option<(f64, f64)> {
+        let v = &self.0.iter().find(|(n, _)| *n == name)?.1;
         let rate: Vec<f64> = v.iter().map(|p| p.rate).collect();
         let cpu: Vec<f64> = v.iter().map(|p| p.cpu_us).collect();
-        (median(&rate), median(&cpu))
+        Some((median(&rate), median(&cpu)))
     }
 
-    /// One line per typed variant: median rate and CPU, ratios to `base`.
+    /// One line per typed variant: median rate and CPU, ratios to `base`
+    /// (for the variants that ran).
     fn report(&self, what: &str, base: &str, others: &[&str]) {
-        let (br, bc) = self.medians(base);
+        let Some((br, bc)) = self.medians(base) else {
+            return;
+        };
         println!("{what}: {base} median {br:.0}/s, {bc:.2} CPU-us/record");
         for o in others {
-            let (r, c) = self.medians(o);
+            let Some((r, c)) = self.medians(o) else {
+                continue;
+            };
             println!(
                 "  {o}: median {r:.0}/s ({:.2}x {base}), {c:.2} CPU-us/record ({:.2}x {base})",
                 r / br,
@@ -383,6 +447,25 @@ impl Series {
             );
         }
     }
+}
+
+/// The producer variants, in the order of even rounds.
+const PRODUCERS: [&str; 4] = ["raw", "raw+headers", "raw+encode", "typed"];
+/// The consumer variants, in the order of even rounds.
+const CONSUMERS: [&str; 4] = ["raw stream", "raw base", "typed c1", "typed c3"];
+
+/// `TDA_KAFKA_BENCH_VARIANTS`: a comma-separated subset of the variants to
+/// run (e.g. `typed` alone under a profiler); all when unset.
+fn selected_variants() -> Option<Vec<String>> {
+    let v = std::env::var("TDA_KAFKA_BENCH_VARIANTS").ok()?;
+    let names: Vec<String> = v.split(',').map(|s| s.trim().to_string()).collect();
+    for n in &names {
+        assert!(
+            PRODUCERS.contains(&n.as_str()) || CONSUMERS.contains(&n.as_str()),
+            "TDA_KAFKA_BENCH_VARIANTS: unknown variant {n:?}; known: {PRODUCERS:?} {CONSUMERS:?}"
+        );
+    }
+    Some(names)
 }
 
 fn round_line(what: &str, round: usize, phases: &[(&str, Phase)]) {
@@ -416,76 +499,72 @@ async fn main() {
     for t in [raw_topic.as_str(), typed_topic.name()] {
         create_topic(t, 3, rf, rf.min(2)).await;
     }
-    let payload = settings
-        .codec()
-        .encode(typed_topic.name(), &one_kb_event(0))
-        .await
-        .expect("encode");
     let keys: Vec<String> = (0..n).map(|i| format!("k{}", i % 64)).collect();
     let values: Vec<SystemEvent> = (0..n as u64).map(one_kb_event).collect();
+    let mut payloads = Vec::with_capacity(n);
+    for v in &values {
+        let bytes = settings.codec().encode(typed_topic.name(), v).await;
+        payloads.push(bytes.expect("encode"));
+    }
+    let records = Records {
+        keys,
+        values,
+        payloads,
+    };
+    let only = selected_variants();
     println!(
-        "setup: brokers {}, topics RF {rf} (min.insync.replicas {}), 3 partitions, value {} bytes Avro, {n} records per phase, {rounds} rounds, load average at start {}",
+        "setup: brokers {}, topics RF {rf} (min.insync.replicas {}), 3 partitions, value {} bytes Avro, {n} records per phase, {rounds} rounds, variants {}, load average at start {}",
         bootstrap().split(',').count(),
         rf.min(2),
-        payload.len(),
+        records.payloads[0].len(),
+        only.as_deref().map_or("all".to_string(), |v| v.join(",")),
         load_average()
     );
+    let runs = |name: &str| only.as_ref().is_none_or(|v| v.iter().any(|o| o == name));
 
     let mut prod = Series::default();
     for round in 0..rounds {
         let mut phases = Vec::new();
-        let order: [u8; 3] = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
-        for v in order {
-            let (name, p) = match v {
-                0 => (
-                    "raw",
-                    raw_produce(&settings, &raw_topic, &payload, &keys, false),
-                ),
-                1 => (
-                    "raw+headers",
-                    raw_produce(&settings, &raw_topic, &payload, &keys, true),
-                ),
-                _ => (
-                    "typed",
-                    typed_produce(&settings, &typed_topic, &keys, &values).await,
-                ),
+        let mut order = PRODUCERS;
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for name in order.into_iter().filter(|n| runs(n)) {
+            let p = match name {
+                "raw" => raw_produce(&settings, &raw_topic, &records, RawSend::Bare),
+                "raw+headers" => raw_produce(&settings, &raw_topic, &records, RawSend::Headers),
+                "raw+encode" => raw_produce(&settings, &raw_topic, &records, RawSend::Encode),
+                _ => typed_produce(&settings, &typed_topic, &records).await,
             };
             prod.push(name, p);
             phases.push((name, p));
         }
         round_line("produce", round, &phases);
     }
+    if !runs("typed") && CONSUMERS.iter().any(|c| runs(c)) {
+        // The consumers read the typed producer's topic.
+        typed_produce(&settings, &typed_topic, &records).await;
+    }
 
     let mut cons = Series::default();
     for round in 0..rounds {
         let mut phases = Vec::new();
-        let order: [u8; 4] = if round % 2 == 0 {
-            [0, 1, 2, 3]
-        } else {
-            [3, 2, 1, 0]
-        };
-        for v in order {
-            let (name, p) = match v {
-                0 => (
-                    "raw stream",
-                    raw_stream_consume(&settings, typed_topic.name(), n).await,
-                ),
-                1 => {
+        let mut order = CONSUMERS;
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for name in order.into_iter().filter(|n| runs(n)) {
+            let p = match name {
+                "raw stream" => raw_stream_consume(&settings, typed_topic.name(), n).await,
+                "raw base" => {
                     let s = settings.clone();
                     let t = typed_topic.name().to_owned();
-                    let p = tokio::task::spawn_blocking(move || raw_base_consume(&s, &t, n))
+                    tokio::task::spawn_blocking(move || raw_base_consume(&s, &t, n))
                         .await
-                        .expect("raw base thread");
-                    ("raw base", p)
+                        .expect("raw base thread")
                 }
-                2 => (
-                    "typed c1",
-                    typed_consume(&settings, &typed_topic, n, 1).await,
-                ),
-                _ => (
-                    "typed c3",
-                    typed_consume(&settings, &typed_topic, n, 3).await,
-                ),
+                "typed c1" => typed_consume(&settings, &typed_topic, n, 1).await,
+                _ => typed_consume(&settings, &typed_topic, n, 3).await,
             };
             cons.push(name, p);
             phases.push((name, p));
@@ -493,8 +572,9 @@ async fn main() {
         round_line("consume", round, &phases);
     }
 
-    prod.report("PRODUCE", "raw", &["raw+headers", "typed"]);
+    prod.report("PRODUCE", "raw", &["raw+headers", "raw+encode", "typed"]);
     prod.report("PRODUCE", "raw+headers", &["typed"]);
+    prod.report("PRODUCE", "raw+encode", &["typed"]);
     cons.report(
         "CONSUME",
         "raw stream",

@@ -1,16 +1,18 @@
 //! The typed, idempotent producer.
 
-use std::future::Future;
-use std::pin::Pin;
+mod delivery;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
+
+pub use self::delivery::PendingDelivery;
+use self::delivery::{Deliveries, DeliveryContext};
 
 use crate::codec::Codec;
 use crate::error::{ClientError, Result};
@@ -18,6 +20,10 @@ use crate::headers::send_headers;
 use crate::model::TdaMessage;
 use crate::settings::ClientSettings;
 use crate::topic::{MessageKey, TdaTopic, Topic};
+
+/// Every this many enqueued records, the sender serves the delivery reports
+/// librdkafka has queued (see [`TdaProducer::enqueue_raw`]).
+pub const SERVE_DELIVERIES_EVERY: u64 = 64;
 
 /// Where a record was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +78,8 @@ struct Counters {
     outcome_unknown: AtomicU64,
     dropped: AtomicU64,
     in_flight: AtomicU64,
+    /// Records librdkafka accepted, ever (paces the delivery serving).
+    enqueued: AtomicU64,
 }
 
 /// A typed producer for the TDA topics.
@@ -79,7 +87,8 @@ struct Counters {
 /// Cloning is cheap and shares the underlying librdkafka producer.
 #[derive(Clone)]
 pub struct TdaProducer {
-    inner: FutureProducer,
+    inner: Arc<ThreadedProducer<DeliveryContext>>,
+    deliveries: Arc<Deliveries>,
     codec: Codec,
     counters: Arc<Counters>,
     enqueue_timeout: Duration,
@@ -97,16 +106,20 @@ impl std::fmt::Debug for TdaProducer {
 impl TdaProducer {
     /// Creates a producer (acks=all, idempotent, lz4, bounded in-flight).
     pub fn new(settings: &ClientSettings) -> Result<Self> {
-        let inner: FutureProducer =
-            settings
-                .producer_config()
-                .create()
-                .map_err(|source| ClientError::Kafka {
-                    operation: "create producer",
-                    source,
-                })?;
+        let deliveries = Arc::new(Deliveries::default());
+        let context = DeliveryContext {
+            deliveries: deliveries.clone(),
+        };
+        let inner: ThreadedProducer<DeliveryContext> = settings
+            .producer_config()
+            .create_with_context(context)
+            .map_err(|source| ClientError::Kafka {
+                operation: "create producer",
+                source,
+            })?;
         Ok(Self {
-            inner,
+            inner: Arc::new(inner),
+            deliveries,
             codec: settings.codec().clone(),
             counters: Arc::default(),
             enqueue_timeout: settings.delivery_timeout(),
@@ -159,7 +172,7 @@ impl TdaProducer {
             &options.extra_headers,
         );
         let key = key.to_key_bytes();
-        self.enqueue_raw(topic.name(), Some(&key), &payload, headers)
+        self.enqueue_to(topic.shared_name(), Some(&key), &payload, headers)
             .await
     }
 
@@ -192,18 +205,46 @@ impl TdaProducer {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<PendingDelivery> {
-        let mut record = FutureRecord::to(topic).payload(payload).headers(headers);
+        self.enqueue_to(&Arc::from(topic), key, payload, headers)
+            .await
+    }
+
+    async fn enqueue_to(
+        &self,
+        topic: &Arc<str>,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        headers: OwnedHeaders,
+    ) -> Result<PendingDelivery> {
+        // Given back if the record is not accepted, including when this
+        // future is dropped while it waits for queue space.
+        let slot = self.deliveries.reserve();
+        let index = slot.index();
+        let mut record = BaseRecord::with_opaque_to(topic, index)
+            .payload(payload)
+            .headers(headers);
         if let Some(k) = key {
             record = record.key(k);
         }
         let deadline = Instant::now() + self.enqueue_timeout;
         loop {
-            match self.inner.send_result(record) {
-                Ok(fut) => {
+            match self.inner.send(record) {
+                Ok(()) => {
                     self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+                    let n = self.counters.enqueued.fetch_add(1, Ordering::Relaxed);
+                    if n.is_multiple_of(SERVE_DELIVERIES_EVERY) {
+                        // Serve queued delivery reports on the sending
+                        // thread (never blocks): librdkafka then frees the
+                        // acknowledged records on the thread that allocated
+                        // them, instead of contending for the allocator with
+                        // the polling thread. That thread still serves them
+                        // when nobody sends.
+                        self.inner.poll(Duration::ZERO);
+                    }
                     return Ok(PendingDelivery {
-                        topic: topic.to_owned(),
-                        fut,
+                        topic: topic.clone(),
+                        index: slot.keep(),
+                        deliveries: self.deliveries.clone(),
                         counters: self.counters.clone(),
                         done: false,
                     });
@@ -218,7 +259,7 @@ impl TdaProducer {
                 Err((source, _)) => {
                     self.counters.failed.fetch_add(1, Ordering::Relaxed);
                     return Err(ClientError::SendFailed {
-                        topic: topic.to_owned(),
+                        topic: topic.to_string(),
                         source,
                     });
                 }
@@ -262,174 +303,5 @@ impl TdaProducer {
     pub async fn close(self, timeout: Duration) -> Result<ProducerStats> {
         self.flush(timeout).await?;
         Ok(self.stats())
-    }
-}
-
-/// An enqueued record whose acknowledgement has not arrived yet.
-///
-/// Resolves to [`Delivered`], to [`ClientError::SendFailed`] when it was
-/// definitely not written, or to [`ClientError::OutcomeUnknown`] when it may
-/// have been (a timeout, a broker that went away after the request). Dropping
-/// it unawaited counts the record as outcome-unknown and `dropped` in
-/// [`ProducerStats`].
-#[must_use = "a pending delivery reports the outcome only when awaited"]
-pub struct PendingDelivery {
-    topic: String,
-    fut: DeliveryFuture,
-    counters: Arc<Counters>,
-    done: bool,
-}
-
-impl std::fmt::Debug for PendingDelivery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingDelivery")
-            .field("topic", &self.topic)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Whether librdkafka's final delivery error means the record was
-/// definitely **not** written: the broker rejected the request for a reason
-/// that does not depend on timing (too large, invalid, not authorized, no
-/// such topic), or it never left the local queue. Every other error
-/// (timeouts, a transport failure after the request went out, leader
-/// changes, idempotence sequence errors, fatal errors) leaves the outcome
-/// unknown: the broker may have appended it.
-pub(crate) fn definitely_not_written(code: RDKafkaErrorCode) -> bool {
-    use RDKafkaErrorCode as C;
-    matches!(
-        code,
-        C::MessageSizeTooLarge
-            | C::InvalidMessageSize
-            | C::InvalidMessage
-            | C::InvalidRecord
-            | C::InvalidTimestamp
-            | C::InvalidRequiredAcks
-            | C::InvalidTopic
-            | C::UnknownTopic
-            | C::UnknownPartition
-            | C::UnknownTopicOrPartition
-            | C::TopicAuthorizationFailed
-            | C::ClusterAuthorizationFailed
-            | C::TransactionalIdAuthorizationFailed
-            | C::UnsupportedForMessageFormat
-            | C::PolicyViolation
-            | C::PurgeQueue
-            | C::InvalidArgument
-            | C::QueueFull
-    )
-}
-
-/// Classifies a failed delivery: only a definite "not written" is
-/// [`ClientError::SendFailed`]; everything else is outcome-unknown.
-pub(crate) fn delivery_error(topic: &str, source: KafkaError) -> ClientError {
-    match source.rdkafka_error_code() {
-        Some(code) if definitely_not_written(code) => ClientError::SendFailed {
-            topic: topic.to_owned(),
-            source,
-        },
-        _ => ClientError::OutcomeUnknown {
-            topic: topic.to_owned(),
-            reason: source.to_string(),
-        },
-    }
-}
-
-impl Future for PendingDelivery {
-    type Output = Result<Delivered>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let out = match Pin::new(&mut self.fut).poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(Ok(d))) => Ok(Delivered {
-                partition: d.partition,
-                offset: d.offset,
-            }),
-            Poll::Ready(Ok(Err((e, _msg)))) => Err(delivery_error(&self.topic, e)),
-            Poll::Ready(Err(_canceled)) => Err(ClientError::OutcomeUnknown {
-                topic: self.topic.clone(),
-                reason: "the producer was dropped before the acknowledgement".into(),
-            }),
-        };
-        self.done = true;
-        self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-        match &out {
-            Ok(_) => self.counters.sent.fetch_add(1, Ordering::Relaxed),
-            Err(e) if e.is_outcome_unknown() => self
-                .counters
-                .outcome_unknown
-                .fetch_add(1, Ordering::Relaxed),
-            Err(_) => self.counters.failed.fetch_add(1, Ordering::Relaxed),
-        };
-        Poll::Ready(out)
-    }
-}
-
-impl Drop for PendingDelivery {
-    fn drop(&mut self) {
-        if !self.done {
-            // Nobody will see the outcome any more: librdkafka may still
-            // write the record, so it is outcome-unknown, and counted.
-            self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-            self.counters
-                .outcome_unknown
-                .fetch_add(1, Ordering::Relaxed);
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                topic = %self.topic,
-                "a pending delivery was dropped before its outcome arrived; counted as outcome-unknown"
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_definite_rejections_are_failures() {
-        use RDKafkaErrorCode as C;
-        for code in [
-            C::MessageTimedOut,
-            C::RequestTimedOut,
-            C::BrokerTransportFailure,
-            C::NetworkException,
-            C::NotLeaderForPartition,
-            C::NotEnoughReplicasAfterAppend,
-            C::OutOfOrderSequenceNumber,
-            C::PurgeInflight,
-            C::Fatal,
-            C::AllBrokersDown,
-        ] {
-            let e = delivery_error("t", KafkaError::MessageProduction(code));
-            assert!(e.is_outcome_unknown(), "{code:?}: {e}");
-        }
-        for code in [
-            C::MessageSizeTooLarge,
-            C::TopicAuthorizationFailed,
-            C::UnknownTopicOrPartition,
-            C::InvalidRecord,
-            C::PurgeQueue,
-        ] {
-            let e = delivery_error("t", KafkaError::MessageProduction(code));
-            assert!(matches!(e, ClientError::SendFailed { .. }), "{code:?}: {e}");
-        }
-    }
-
-    #[test]
-    fn timeouts_are_outcome_unknown_not_failures() {
-        let e = delivery_error(
-            "tda_jobs",
-            KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut),
-        );
-        assert!(e.is_outcome_unknown(), "{e}");
-        assert!(e.to_string().contains("may have been written"));
-        let e = delivery_error(
-            "tda_jobs",
-            KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
-        );
-        assert!(!e.is_outcome_unknown());
-        assert!(matches!(e, ClientError::SendFailed { .. }));
     }
 }

@@ -23,8 +23,6 @@ use tda_kafka_client::{
 };
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(60);
-
 /// A quick, small retry policy for tests.
 fn quick(retries: u32) -> RetryPolicy {
     RetryPolicy::new(

@@ -8,7 +8,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::ClientConfig;
-use tda_kafka_client::ClientSettings;
+use tda_kafka_client::{
+    ClientSettings, ConsumerOptions, HandlerError, Received, TdaConsumer, TdaTopic, Topic,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// The test cluster's brokers.
 pub fn bootstrap() -> String {
@@ -72,4 +76,55 @@ pub async fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &s
     for r in res {
         r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
     }
+}
+
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Polls `cond` every 50 ms until it holds; fails after [`WAIT`].
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Consumes `topic` in a fresh group until `n` records were handled and
+/// returns them in handling order.
+pub async fn consume_n<T: TdaTopic>(
+    settings: &ClientSettings,
+    topic: &Topic<T>,
+    options: ConsumerOptions,
+    n: usize,
+) -> Vec<Received<T>> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let consumer = TdaConsumer::new(settings, topic.clone(), options).unwrap();
+    let token = CancellationToken::new();
+    let run = tokio::spawn(consumer.run(
+        move |r: Received<T>| {
+            let tx = tx.clone();
+            async move {
+                tx.send(r)
+                    .map_err(|e| HandlerError::Permanent(e.to_string()))
+            }
+        },
+        token.clone(),
+    ));
+    let mut got = Vec::new();
+    while got.len() < n {
+        match tokio::time::timeout(WAIT, rx.recv()).await {
+            Ok(Some(r)) => got.push(r),
+            _ => panic!(
+                "only {} of {n} records arrived on {}",
+                got.len(),
+                topic.name()
+            ),
+        }
+    }
+    token.cancel();
+    run.await.unwrap().unwrap();
+    got
 }

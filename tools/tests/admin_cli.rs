@@ -1,91 +1,12 @@
 //! CLI tests of `topics`, `groups`, `backup`, `restore`, `completions` against
-//! the real test cluster (TDA_KAFKA_TEST_BOOTSTRAP).
+//! the real test cluster (TDA_KAFKA_TEST_BOOTSTRAP); `consume` and `produce`
+//! are in messages_cli.rs.
 
-use std::process::{Command, Output, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+mod cli_support;
 
-fn bootstrap() -> String {
-    std::env::var("TDA_KAFKA_TEST_BOOTSTRAP").unwrap_or_else(|_| {
-        panic!(
-            "TDA_KAFKA_TEST_BOOTSTRAP is not set: run the tests through scripts/test.sh, \
-             which starts a 3-broker test cluster and exports it"
-        )
-    })
-}
+use std::process::Command;
 
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("cli-{prefix}-{}-{nanos}", std::process::id())
-}
-
-struct Run {
-    out: Output,
-    args: Vec<String>,
-}
-
-impl Run {
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-    fn code(&self) -> i32 {
-        self.out.status.code().unwrap_or(-1)
-    }
-    fn dump(&self) -> String {
-        format!(
-            "tda-kafka {:?} exited {}\n--- stdout\n{}--- stderr\n{}",
-            self.args,
-            self.code(),
-            self.stdout(),
-            self.stderr()
-        )
-    }
-    fn ok(self) -> Self {
-        assert_eq!(self.code(), 0, "{}", self.dump());
-        self
-    }
-    fn fails(self, code: i32) -> Self {
-        assert_eq!(self.code(), code, "{}", self.dump());
-        self
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", self.dump()))
-    }
-}
-
-/// Runs `tda-kafka GROUP -b BOOTSTRAP ARGS...` (the group is args[0]).
-fn tk(args: &[&str]) -> Run {
-    tk_stdin(args, None)
-}
-
-fn tk_stdin(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    if !matches!(args.first(), Some(&"completions")) {
-        all.push("--bootstrap-server".into());
-        all.push(bootstrap());
-    }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tda-kafka"));
-    cmd.args(&all)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn tda-kafka");
-    if let Some(s) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Run { out, args: all }
-}
+use cli_support::{committed_p0, tk, tk_stdin, unique, Run};
 
 #[test]
 fn topic_lifecycle_through_the_cli() {
@@ -448,139 +369,6 @@ fn groups_backup_restore_and_completions() {
 }
 
 #[test]
-fn consume_follow_stops_cleanly_on_ctrl_c() {
-    use std::io::{BufRead, BufReader};
-    let t = unique("follow");
-    tk(&["topics", "create", &t, "partitions=1,replication-factor=3"]).ok();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-        .args([
-            "topics",
-            "consume",
-            &t,
-            "--from-end",
-            "--follow",
-            "-b",
-            &bootstrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    // Produce until the follower has printed two messages (it may start after
-    // the first sends, since it begins at the log end).
-    let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while seen.len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "follower printed only {seen:?}"
-        );
-        tk(&["topics", "produce", &t, "tick"]).ok();
-        while let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(1500)) {
-            seen.push(l);
-        }
-    }
-    assert!(seen.iter().all(|l| l.contains("value=tick")), "{seen:?}");
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("message(s) consumed"), "{stderr}");
-    tk(&["topics", "delete", &t, "--yes"]).ok();
-}
-
-/// The committed offset of `group` on partition 0 of `topic` (`None` without one).
-fn committed_p0(group: &str, topic: &str) -> Option<i64> {
-    let d = tk(&["groups", "describe", group, "-o", "json"]).ok().json();
-    d["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["topic"] == topic && p["partition"] == 0)
-        .and_then(|p| p["committed"].as_i64())
-}
-
-#[test]
-fn consume_with_a_group_commits_only_what_was_written_out() {
-    use std::io::{BufRead, BufReader};
-    let t = unique("pipe");
-    let g = unique("pipe-g");
-    tk(&["topics", "create", &t, "partitions=1,replication-factor=3"]).ok();
-    tk(&["topics", "produce", &t, "m", "--partition", "0", "-c", "3"]).ok();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-        .args([
-            "topics",
-            "consume",
-            &t,
-            "--group",
-            &g,
-            "--follow",
-            "-b",
-            &bootstrap(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The reader (like `| head -3`) reads three lines, then closes the pipe.
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .take(3)
-            .map(Result::unwrap)
-            .collect::<Vec<_>>()
-    });
-    let read = reader.join().unwrap();
-    assert_eq!(read.len(), 3, "{read:?}");
-    // Two more messages: the consumer cannot write the first of them.
-    tk(&["topics", "produce", &t, "m", "--partition", "0", "-c", "2"]).ok();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Some(s);
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    // Exactly the three messages the reader saw are committed; the other two
-    // are left for the group's next reader.
-    assert_eq!(committed_p0(&g, &t), Some(3), "stderr: {stderr}");
-    assert_eq!(
-        status.and_then(|s| s.code()),
-        Some(141),
-        "a closed stdout ends consume like SIGPIPE; stderr: {stderr}"
-    );
-    let next = tk(&["topics", "consume", &t, "2", "--group", &g]).ok();
-    assert_eq!(next.stdout().lines().count(), 2, "{}", next.dump());
-    assert!(next.stdout().contains("offset=3"), "{}", next.dump());
-    assert_eq!(committed_p0(&g, &t), Some(5));
-    tk(&["groups", "delete", &g, "--yes"]).ok();
-    tk(&["topics", "delete", &t, "--yes"]).ok();
-}
-
-#[test]
 fn groups_reset_on_an_unknown_or_internal_topic_fails_and_changes_nothing() {
     let t = unique("reset-unknown");
     let g = unique("reset-unknown-g");
@@ -635,17 +423,6 @@ fn groups_reset_on_an_unknown_or_internal_topic_fails_and_changes_nothing() {
     assert!(r.stderr().contains("internal"), "{}", r.dump());
     assert_eq!(committed_p0(&g, &t), Some(3), "nothing was reset");
     tk(&["groups", "delete", &g, "--yes"]).ok();
-    tk(&["topics", "delete", &t, "--yes"]).ok();
-}
-
-#[test]
-fn produce_count_zero_is_a_usage_error_and_sends_nothing() {
-    let t = unique("count0");
-    tk(&["topics", "create", &t, "partitions=1,replication-factor=3"]).ok();
-    let r = tk(&["topics", "produce", &t, "m", "-c", "0"]).fails(2);
-    assert!(r.stderr().contains("--count"), "{}", r.dump());
-    let m = tk(&["topics", "metrics", &t, "-o", "json"]).ok().json();
-    assert_eq!(m["topics"][0]["messages"], 0, "nothing was sent");
     tk(&["topics", "delete", &t, "--yes"]).ok();
 }
 

@@ -5,64 +5,16 @@
 //! (TDA_KAFKA_TEST_CONNECT_URL). Each test uses its own names; the stack is
 //! shared, so nothing here lists or wipes what others own.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod cli_support;
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cli_support::{env, run, Run};
 use serde_json::{json, Value};
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run the tests through scripts/test.sh, which starts \
-             the test stack (brokers, registry, Connect) and exports it"
-        )
-    })
-}
-
 fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("svc-{prefix}-{}-{nanos}", std::process::id())
-}
-
-struct Run {
-    out: Output,
-    args: Vec<String>,
-}
-
-impl Run {
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-    fn code(&self) -> i32 {
-        self.out.status.code().unwrap_or(-1)
-    }
-    fn dump(&self) -> String {
-        format!(
-            "tda-kafka {:?} exited {}\n--- stdout\n{}--- stderr\n{}",
-            self.args,
-            self.code(),
-            self.stdout(),
-            self.stderr()
-        )
-    }
-    fn ok(self) -> Self {
-        assert_eq!(self.code(), 0, "{}", self.dump());
-        self
-    }
-    fn fails(self, code: i32) -> Self {
-        assert_eq!(self.code(), code, "{}", self.dump());
-        self
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", self.dump()))
-    }
+    cli_support::unique_in("svc", prefix)
 }
 
 /// `tda-kafka ARGS... -b B --registry R --connect C` (the services' URLs
@@ -76,17 +28,14 @@ fn tk(args: &[&str]) -> Run {
         all.push("--bootstrap-server".into());
         all.push(env("TDA_KAFKA_TEST_BOOTSTRAP"));
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_tda-kafka"))
-        .args(&all)
-        .env(
+    let envs = [
+        (
             "TDA_SCHEMA_REGISTRY_URL",
             env("TDA_KAFKA_TEST_REGISTRY_URL"),
-        )
-        .env("TDA_CONNECT_URL", env("TDA_KAFKA_TEST_CONNECT_URL"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run tda-kafka");
-    let run = Run { out, args: all };
+        ),
+        ("TDA_CONNECT_URL", env("TDA_KAFKA_TEST_CONNECT_URL")),
+    ];
+    let run = run(all, &envs, None);
     eprintln!("{}", run.dump());
     run
 }

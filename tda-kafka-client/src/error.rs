@@ -115,10 +115,10 @@ pub enum ClientError {
         #[source]
         source: Box<ClientError>,
     },
-    /// A partition worker stopped: its handler panicked or its task died.
-    /// Nothing after the last finished record of the partition was committed.
+    /// The handler panicked on a record of this partition. Nothing from that
+    /// record on was committed for the partition.
     #[error("partition {partition} of {topic} stopped: {detail}")]
-    WorkerFailed {
+    HandlerPanicked {
         /// Topic.
         topic: String,
         /// Partition.
@@ -153,7 +153,7 @@ impl ClientError {
             Self::Encode { .. }
             | Self::Decode { .. }
             | Self::Config { .. }
-            | Self::WorkerFailed { .. } => false,
+            | Self::HandlerPanicked { .. } => false,
         }
     }
 

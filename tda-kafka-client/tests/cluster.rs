@@ -211,6 +211,72 @@ async fn ten_thousand_messages_arrive_once_in_order_per_partition() {
     }
 }
 
+/// Runs a handler that takes 30 ms on 48 records of 4 partitions with
+/// `concurrency`; returns the most records in flight at once, after checking
+/// that no partition ever had two.
+async fn most_in_flight(concurrency: usize) -> usize {
+    const N: usize = 48;
+    let settings = json_settings();
+    let topic = Topic::<Jobs>::named(unique("overlap"));
+    create_topic(topic.name(), 4).await;
+    let producer = TdaProducer::new(&settings).unwrap();
+    let records: Vec<_> = (0..N)
+        .map(|i| (format!("job-{i}"), progress("j", i)))
+        .collect();
+    for r in producer.send_batch(&topic, &records).await {
+        r.unwrap();
+    }
+    let consumer = TdaConsumer::new(
+        &settings,
+        topic.clone(),
+        ConsumerOptions::new(unique("go")).with_concurrency(concurrency),
+    )
+    .unwrap();
+    // Partitions in flight now, the most at once, records handled.
+    let state = Arc::new(Mutex::new((HashSet::<i32>::new(), 0usize, 0usize)));
+    let token = CancellationToken::new();
+    let (s, t) = (state.clone(), token.clone());
+    let run = tokio::spawn(consumer.run(
+        move |r: Received<Jobs>| {
+            let (s, t) = (s.clone(), t.clone());
+            async move {
+                {
+                    let mut s = s.lock().unwrap();
+                    assert!(
+                        s.0.insert(r.partition),
+                        "partition {} twice in flight",
+                        r.partition
+                    );
+                    s.1 = s.1.max(s.0.len());
+                }
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let mut s = s.lock().unwrap();
+                s.0.remove(&r.partition);
+                s.2 += 1;
+                if s.2 == N {
+                    t.cancel();
+                }
+                Ok(())
+            }
+        },
+        token.clone(),
+    ));
+    tokio::time::timeout(WAIT, run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let (_, most, handled) = *state.lock().unwrap();
+    assert_eq!(handled, N);
+    most
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_overlaps_partitions_up_to_its_limit() {
+    assert_eq!(most_in_flight(3).await, 3, "3 partitions at once, never 4");
+    assert_eq!(most_in_flight(1).await, 1, "one record at a time");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_mid_stream_commits_only_processed_offsets_and_restart_resumes() {
     const N: usize = 300;

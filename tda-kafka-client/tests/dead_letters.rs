@@ -190,19 +190,7 @@ async fn poison_messages_land_in_the_dead_letter_topic_and_the_consumer_moves_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_dead_letter_write_blocks_the_commit() {
     let settings = json_settings();
-    let topic = Topic::<Events>::named(unique("dlq-fail"));
-    create_topic(topic.name(), 1).await;
-    let producer = TdaProducer::new(&settings).unwrap();
-    producer
-        .enqueue_raw(topic.name(), Some(b"k"), b"not json", OwnedHeaders::new())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    // The dead-letter topic accepts no record of this size, so the brokers
-    // reject every dead-letter write at once.
-    let dlq = unique("dlq-tiny");
-    create_topic_with(&dlq, 1, &[("max.message.bytes", "64")]).await;
+    let (topic, dlq) = poison_with_unwritable_dead_letters(&settings, "dlq-fail").await;
     let group = unique("gf");
     let consumer = TdaConsumer::new(
         &settings

@@ -335,18 +335,7 @@ async fn a_registry_that_lost_its_schemas_is_waited_out_but_a_missing_id_is_pois
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_fails_when_dead_letter_writes_run_out_and_commits_nothing_for_it() {
     let settings = json_settings();
-    let topic = Topic::<Events>::named(unique("dlq-exhausted"));
-    create_topic(topic.name(), 1).await;
-    let producer = TdaProducer::new(&settings).unwrap();
-    producer
-        .enqueue_raw(topic.name(), Some(b"k"), b"not json", OwnedHeaders::new())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    // The brokers reject every dead-letter write (too large for the topic).
-    let dlq = unique("dlq-tiny");
-    create_topic_with(&dlq, 1, &[("max.message.bytes", "64")]).await;
+    let (topic, dlq) = poison_with_unwritable_dead_letters(&settings, "dlq-exhausted").await;
     let group = unique("g");
     let consumer = TdaConsumer::new(
         &settings
@@ -427,9 +416,9 @@ async fn run_with_a_panicking_handler(concurrency: usize) {
         async { Ok(()) }
     })
     .await;
-    assert!(returned, "a dead partition worker must end the run");
+    assert!(returned, "a panicking handler must end the run");
     match r {
-        Err(ClientError::WorkerFailed {
+        Err(ClientError::HandlerPanicked {
             partition,
             ref detail,
             ..
@@ -437,7 +426,7 @@ async fn run_with_a_panicking_handler(concurrency: usize) {
             assert_eq!(partition, 0);
             assert!(detail.contains("handler bug on 2"), "{detail}");
         }
-        other => panic!("expected WorkerFailed, got {other:?}"),
+        other => panic!("expected HandlerPanicked, got {other:?}"),
     }
     let handled = handled.lock().unwrap().clone();
     assert!(
@@ -450,12 +439,12 @@ async fn run_with_a_panicking_handler(concurrency: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panicking_handler_fails_the_run_with_partition_workers() {
+async fn a_panicking_handler_fails_the_run_at_concurrency_2() {
     run_with_a_panicking_handler(2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panicking_handler_fails_the_run_inline() {
+async fn a_panicking_handler_fails_the_run_at_concurrency_1() {
     run_with_a_panicking_handler(1).await;
 }
 

@@ -9,28 +9,27 @@
 //!   that finishes afterwards is not stored.
 //! - Shutdown finishes the records being handled, commits, and returns.
 //! - Every retry loop is bounded by a [`RetryPolicy`]; when one runs out, a
-//!   partition worker dies, a fatal consumer error arrives or the final commit
+//!   handler panics, a fatal consumer error arrives or the final commit
 //!   fails, [`TdaConsumer::run`] stops (finishing and committing what was
 //!   finished elsewhere) and returns the error: it never returns `Ok` after
 //!   dropping records.
 //!
 //! Modules: `options` (what the caller configures and reads), `context`
-//! (rebalances, error classification), `process` (one record, one worker).
+//! (rebalances, error classification), `inflight` (records queued per
+//! partition and in flight), `process` (one record).
 
 mod context;
+mod inflight;
 mod options;
 mod process;
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::OwnedMessage;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use tokio::sync::{mpsc, Semaphore};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::codec::Codec;
@@ -41,10 +40,11 @@ use crate::topic::{Errors, TdaTopic, Topic};
 
 pub use context::TdaConsumerContext;
 use context::{is_fatal_consumer_error, is_no_offset, Generations};
+use inflight::InFlight;
 pub use options::{
     ConsumerCounters, ConsumerOptions, ConsumerStats, HandlerError, Received, RetryPolicy,
 };
-use process::{backoff, process, worker, Dispatched, Outcome};
+use process::handle;
 
 type Consumer_ = StreamConsumer<TdaConsumerContext>;
 
@@ -116,28 +116,7 @@ impl<T: TdaTopic> TdaConsumer<T> {
         partitions: &[i32],
         timeout: Duration,
     ) -> Result<Vec<(i32, Option<i64>)>> {
-        let mut tpl = TopicPartitionList::new();
-        for p in partitions {
-            tpl.add_partition(self.topic.name(), *p);
-        }
-        let got = self
-            .consumer
-            .committed_offsets(tpl, timeout)
-            .map_err(|source| ClientError::Kafka {
-                operation: "committed offsets",
-                source,
-            })?;
-        Ok(got
-            .elements()
-            .iter()
-            .map(|e| {
-                let o = match e.offset() {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                };
-                (e.partition(), o)
-            })
-            .collect())
+        read_committed(&*self.consumer, self.topic.name(), partitions, timeout)
     }
 
     /// Live counters, readable while [`run`](Self::run) works.
@@ -151,8 +130,8 @@ impl<T: TdaTopic> TdaConsumer<T> {
     /// Returns an error (after finishing and committing the work that did
     /// finish) when a record cannot be finished within its retry policy
     /// ([`ClientError::RetriesExhausted`]: decoding while the registry is
-    /// unavailable, or a dead-letter write), a handler panics or a partition
-    /// worker dies ([`ClientError::WorkerFailed`]), librdkafka reports a
+    /// unavailable, or a dead-letter write), a handler panics
+    /// ([`ClientError::HandlerPanicked`]), librdkafka reports a
     /// fatal consumer error, or the final commit fails. The failed record's
     /// offset is not committed, so it is redelivered to the next run.
     pub async fn run<H, Fut>(self, handler: H, shutdown: CancellationToken) -> Result<ConsumerStats>
@@ -160,7 +139,7 @@ impl<T: TdaTopic> TdaConsumer<T> {
         H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
     {
-        let shared = Arc::new(Shared::<T, H> {
+        let shared = Shared::<T, H> {
             consumer: self.consumer.clone(),
             generations: self.generations.clone(),
             topic: self.topic.name().to_owned(),
@@ -172,109 +151,60 @@ impl<T: TdaTopic> TdaConsumer<T> {
             decode_retry: self.options.decode_retry.clone(),
             dead_letter_retry: self.options.dead_letter_retry.clone(),
             handler,
-            permits: Semaphore::new(self.options.max_concurrency.max(1)),
             counters: self.counters.clone(),
             stop: shutdown.child_token(),
             failure: Mutex::new(None),
             _kind: std::marker::PhantomData,
-        });
-        let stop = shared.stop.clone();
-        let mut workers: HashMap<i32, Worker> = HashMap::new();
-        let inline = self.options.max_concurrency <= 1;
+        };
+        let mut in_flight = InFlight::new(self.options.max_concurrency);
         let mut tick = tokio::time::interval(self.options.commit_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut transient = 0u32;
         let error_backoff = RetryPolicy::new(0, Duration::from_millis(100), Duration::from_secs(5));
+        // After a transient consumer error, fetching waits (handling does not).
+        let mut paused: Option<Pin<Box<tokio::time::Sleep>>> = None;
         // One cancellation future for the whole run: a new one per record
         // would register and unregister a waiter (two locks) every time.
-        let stopped = stop.cancelled();
+        let stopped = shared.stop.cancelled();
         tokio::pin!(stopped);
         loop {
+            in_flight.start(|msg, generation| handle(&shared, msg, generation));
+            let fetching = paused.is_none() && !in_flight.is_full();
             tokio::select! {
                 biased;
                 _ = &mut stopped => break,
-                _ = tick.tick() => commit_async(&self.consumer),
-                m = self.consumer.recv() => {
-                    let msg = match m {
-                        Ok(m) => {
-                            transient = 0;
-                            m
-                        }
-                        Err(e) if is_fatal_consumer_error(&e) => {
-                            shared.fail(ClientError::Kafka { operation: "consume", source: e });
-                            break;
-                        }
-                        Err(e) => {
-                            // librdkafka recovers by itself (reconnects,
-                            // refreshes metadata); wait a little, keep polling.
-                            ConsumerCounters::add(&shared.counters.transient_errors);
-                            tracing::warn!(error = %e, topic = self.topic.name(), "transient consumer error");
-                            if !backoff(&stop, error_backoff.backoff(transient)).await {
-                                break;
-                            }
-                            transient = transient.saturating_add(1);
-                            continue;
-                        }
-                    };
-                    let partition = msg.partition();
-                    let generation = self.generations.get(partition);
-                    if inline {
-                        // One record at a time: handle it here, borrowed
-                        // from librdkafka: no hand-off, no copy.
-                        match process(&shared, &msg).await {
-                            Outcome::Done => {
-                                shared.store_message(&msg, generation);
-                                continue;
-                            }
-                            Outcome::Abandoned => break,
-                            Outcome::Failed(e) => {
-                                shared.fail(e);
-                                break;
-                            }
-                        }
-                    }
-                    let owned: OwnedMessage = msg.detach();
-                    drop(msg);
-                    let (tx, _) = workers.entry(partition).or_insert_with(|| {
-                        let (tx, rx) = mpsc::channel(256);
-                        let handle = tokio::spawn(worker(shared.clone(), partition, rx));
-                        (tx, handle)
-                    });
-                    let sent = tokio::select! {
-                        _ = &mut stopped => break,
-                        r = tx.send((owned, generation)) => r,
-                    };
-                    if sent.is_err() {
-                        // The worker ended on its own; it reported why
-                        // (Shared::fail) unless its task died outright.
-                        if let Some((_, handle)) = workers.remove(&partition) {
-                            if let Err(e) = handle.await {
-                                shared.fail(join_error(&shared.topic, partition, e));
-                            }
-                        }
-                        if stop.is_cancelled() {
-                            // A worker stops cleanly only on shutdown (or
-                            // after recording its failure, which cancels
-                            // too): a send that lost the race with the
-                            // shutdown is not a failure of its own.
-                            break;
-                        }
-                        shared.fail(ClientError::WorkerFailed {
-                            topic: shared.topic.clone(),
-                            partition,
-                            detail: "the partition worker stopped".into(),
-                        });
-                        break;
-                    }
+                Some(finished) = in_flight.next_finished(), if in_flight.is_running() => {
+                    shared.settle(finished);
                 }
+                _ = tick.tick() => commit_async(&self.consumer),
+                _ = async { paused.as_mut().expect("paused").await }, if paused.is_some() => {
+                    paused = None;
+                }
+                m = self.consumer.recv(), if fetching => match m {
+                    Ok(msg) => {
+                        transient = 0;
+                        let generation = self.generations.get(msg.partition());
+                        in_flight.queue(msg, generation);
+                    }
+                    Err(e) if is_fatal_consumer_error(&e) => {
+                        shared.fail(ClientError::Kafka { operation: "consume", source: e });
+                    }
+                    Err(e) => {
+                        // librdkafka recovers by itself (reconnects, refreshes
+                        // metadata); wait a little, keep polling.
+                        ConsumerCounters::add(&shared.counters.transient_errors);
+                        tracing::warn!(error = %e, topic = self.topic.name(), "transient consumer error");
+                        paused = Some(Box::pin(tokio::time::sleep(error_backoff.backoff(transient))));
+                        transient = transient.saturating_add(1);
+                    }
+                },
             }
         }
-        // Stop feeding the workers, let them finish what they hold.
-        for (partition, (tx, handle)) in workers {
-            drop(tx);
-            if let Err(e) = handle.await {
-                shared.fail(join_error(&shared.topic, partition, e));
-            }
+        // Finish the records being handled (shutdown makes their retries
+        // give up); those not started are redelivered.
+        in_flight.drop_queued();
+        while let Some(finished) = in_flight.next_finished().await {
+            shared.settle(finished);
         }
         let failure = shared.failure.lock().expect("failure slot poisoned").take();
         let committed = match self.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -296,7 +226,7 @@ impl<T: TdaTopic> TdaConsumer<T> {
     }
 }
 
-/// What the dispatcher and the partition workers of one run share.
+/// What the records of one run being handled share.
 pub(crate) struct Shared<T: TdaTopic, H> {
     consumer: Arc<Consumer_>,
     generations: Arc<Generations>,
@@ -309,7 +239,6 @@ pub(crate) struct Shared<T: TdaTopic, H> {
     decode_retry: RetryPolicy,
     dead_letter_retry: RetryPolicy,
     handler: H,
-    permits: Semaphore,
     counters: Arc<ConsumerCounters>,
     /// Cancelled on the caller's shutdown or on the first failure.
     stop: CancellationToken,
@@ -330,19 +259,6 @@ impl<T: TdaTopic, H> Shared<T, H> {
     }
 }
 
-/// A partition worker's channel and task.
-type Worker = (mpsc::Sender<Dispatched>, JoinHandle<()>);
-
-/// A worker task that ended abnormally (cancelled or a panic that escaped
-/// its own guard).
-fn join_error(topic: &str, partition: i32, e: tokio::task::JoinError) -> ClientError {
-    ClientError::WorkerFailed {
-        topic: topic.to_owned(),
-        partition,
-        detail: format!("the partition worker task ended: {e}"),
-    }
-}
-
 /// The committed offsets of `group` on `topic` for `partitions` (`None`
 /// where nothing was committed), read without joining the group.
 pub fn committed_offsets(
@@ -360,6 +276,17 @@ pub fn committed_offsets(
                 operation: "create consumer",
                 source,
             })?;
+    read_committed(&consumer, topic, partitions, timeout)
+}
+
+/// The group's committed offsets of `topic` for `partitions`, as `consumer`
+/// reads them (`None` where nothing was committed).
+fn read_committed<C: Consumer<X>, X: ConsumerContext>(
+    consumer: &C,
+    topic: &str,
+    partitions: &[i32],
+    timeout: Duration,
+) -> Result<Vec<(i32, Option<i64>)>> {
     let mut tpl = TopicPartitionList::new();
     for p in partitions {
         tpl.add_partition(topic, *p);

@@ -73,7 +73,10 @@ impl RetryPolicy {
 pub struct ConsumerOptions {
     /// The consumer group.
     pub group_id: String,
-    /// Partitions handled at the same time (1 = one record at a time).
+    /// Partitions handled at the same time (1 = one record at a time). Their
+    /// handlers' futures run concurrently on the task of
+    /// [`run`](super::TdaConsumer::run), so handlers that await (I/O)
+    /// overlap; a CPU-heavy handler should spawn its work to use more cores.
     pub max_concurrency: usize,
     /// Retry policy for retriable handler errors.
     pub retry: RetryPolicy,

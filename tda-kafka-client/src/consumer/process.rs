@@ -1,17 +1,14 @@
 //! Handling one record: decode (retrying while the registry is unavailable),
-//! run the handler (retrying retriable errors), dead-letter poison; and the
-//! per-partition worker that does it in offset order.
+//! run the handler (retrying retriable errors), dead-letter poison.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt as _;
 use rdkafka::consumer::Consumer;
-use rdkafka::message::{BorrowedMessage, OwnedMessage};
+use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::options::{ConsumerCounters, HandlerError, Received};
@@ -29,38 +26,11 @@ pub(super) enum Outcome {
     Done,
     /// Shutdown interrupted a retry: leave the offset for redelivery.
     Abandoned,
+    /// Its partition was revoked before it started: skipped, not stored.
+    Revoked,
     /// It cannot be finished (a retry policy ran out, the handler panicked):
     /// leave the offset and end the run with this error.
     Failed(ClientError),
-}
-
-/// A record handed to a partition worker, with its partition generation.
-pub(super) type Dispatched = (OwnedMessage, u64);
-
-/// Handles the records of one partition in offset order until its channel
-/// closes or the run stops; a record that fails, or a panic of the worker
-/// itself, fails the run ([`Shared::fail`]), which stops the dispatcher.
-pub(super) async fn worker<T, H, Fut>(
-    shared: Arc<Shared<T, H>>,
-    partition: i32,
-    rx: mpsc::Receiver<Dispatched>,
-) where
-    T: TdaTopic,
-    H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
-{
-    let run = AssertUnwindSafe(handle_partition(&shared, partition, rx))
-        .catch_unwind()
-        .await;
-    match run {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => shared.fail(e),
-        Err(panic) => shared.fail(ClientError::WorkerFailed {
-            topic: shared.topic.clone(),
-            partition,
-            detail: format!("the partition worker panicked: {}", panic_message(&*panic)),
-        }),
-    }
 }
 
 /// The text of a panic payload.
@@ -72,69 +42,35 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("(no message)")
 }
 
-async fn handle_partition<T, H, Fut>(
+/// A record that is no longer in flight, with what became of it.
+pub(super) struct Finished<'a> {
+    pub(super) msg: BorrowedMessage<'a>,
+    pub(super) generation: u64,
+    pub(super) outcome: Outcome,
+}
+
+/// Handles `msg` unless its partition was revoked since it was fetched.
+pub(super) async fn handle<'a, T, H, Fut>(
     shared: &Shared<T, H>,
-    partition: i32,
-    mut rx: mpsc::Receiver<Dispatched>,
-) -> Result<()>
+    msg: BorrowedMessage<'a>,
+    generation: u64,
+) -> Finished<'a>
 where
     T: TdaTopic,
     H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
 {
-    // Finished offsets are stored in batches: when the queue runs dry, every
-    // STORE_BATCH records and before the worker stops. Storing only ever
-    // follows finished work; a record finished but not yet stored when its
-    // partition is revoked is redelivered (at-least-once).
-    const STORE_BATCH: u32 = 256;
-    let store = |last: Option<(i64, u64)>| {
-        if let Some((offset, generation)) = last {
-            shared.store(partition, offset, generation);
-        }
+    let outcome = if shared.generations.get(msg.partition()) == generation {
+        process(shared, &msg).await
+    } else {
+        // The new owner of the partition handles it.
+        Outcome::Revoked
     };
-    let mut last_done: Option<(i64, u64)> = None;
-    let mut unstored = 0u32;
-    let result = loop {
-        let next = match rx.try_recv() {
-            Ok(m) => Some(m),
-            Err(mpsc::error::TryRecvError::Empty) => {
-                store(last_done.take());
-                unstored = 0;
-                rx.recv().await
-            }
-            Err(mpsc::error::TryRecvError::Disconnected) => None,
-        };
-        let Some((msg, generation)) = next else {
-            break Ok(());
-        };
-        if shared.stop.is_cancelled() {
-            break Ok(());
-        }
-        if shared.generations.get(partition) != generation {
-            // Revoked since it was fetched; the new owner will handle it.
-            continue;
-        }
-        let permit = match shared.permits.acquire().await {
-            Ok(p) => p,
-            Err(_) => break Ok(()),
-        };
-        let outcome = process(shared, &msg).await;
-        drop(permit);
-        match outcome {
-            Outcome::Done => {
-                last_done = Some((msg.offset(), generation));
-                unstored += 1;
-                if unstored >= STORE_BATCH {
-                    store(last_done.take());
-                    unstored = 0;
-                }
-            }
-            Outcome::Abandoned => break Ok(()),
-            Outcome::Failed(e) => break Err(e),
-        }
-    };
-    store(last_done.take());
-    result
+    Finished {
+        msg,
+        generation,
+        outcome,
+    }
 }
 
 /// Sleeps for `d` unless shutdown comes first (then returns false).
@@ -145,7 +81,11 @@ pub(super) async fn backoff(stop: &CancellationToken, d: Duration) -> bool {
     }
 }
 
-async fn decode<T: TdaTopic, M: Message>(codec: &Codec, msg: &M) -> Result<Received<T>> {
+async fn decode<T: TdaTopic>(
+    codec: &Codec,
+    topic: &str,
+    msg: &BorrowedMessage<'_>,
+) -> Result<Received<T>> {
     let key = msg.key().map(T::Key::from_key_bytes).transpose()?;
     let value = codec
         .decode::<T::Value>(msg.payload().unwrap_or_default())
@@ -154,16 +94,22 @@ async fn decode<T: TdaTopic, M: Message>(codec: &Codec, msg: &M) -> Result<Recei
         key,
         value,
         headers: StandardHeaders::from_kafka(msg.headers()),
-        topic: msg.topic().to_owned(),
+        topic: topic.to_owned(),
         partition: msg.partition(),
         offset: msg.offset(),
     })
 }
 
-fn exhausted<M: Message>(msg: &M, what: &'static str, attempts: u32, e: ClientError) -> Outcome {
+fn exhausted(
+    topic: &str,
+    msg: &BorrowedMessage<'_>,
+    what: &'static str,
+    attempts: u32,
+    e: ClientError,
+) -> Outcome {
     Outcome::Failed(ClientError::RetriesExhausted {
         what,
-        topic: msg.topic().to_owned(),
+        topic: topic.to_owned(),
         partition: msg.partition(),
         offset: msg.offset(),
         attempts,
@@ -171,19 +117,17 @@ fn exhausted<M: Message>(msg: &M, what: &'static str, attempts: u32, e: ClientEr
     })
 }
 
-/// Handles one record: borrowed from librdkafka when the dispatcher handles
-/// it inline (no copy), owned when it went to a partition worker.
-pub(super) async fn process<T, H, Fut, M>(shared: &Shared<T, H>, msg: &M) -> Outcome
+/// Handles one record.
+async fn process<T, H, Fut>(shared: &Shared<T, H>, msg: &BorrowedMessage<'_>) -> Outcome
 where
     T: TdaTopic,
-    M: Message + Sync,
     H: Fn(Received<T>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = std::result::Result<(), HandlerError>> + Send + 'static,
 {
     let mut attempt = 0u32;
     let mut decode_attempt = 0u32;
     loop {
-        let received = match decode::<T, M>(&shared.codec, msg).await {
+        let received = match decode::<T>(&shared.codec, &shared.topic, msg).await {
             Ok(r) => r,
             Err(e) => match e.poison_kind() {
                 Some(kind) => return dead_letter(shared, msg, kind.as_str(), &e.to_string()).await,
@@ -191,11 +135,11 @@ where
                     // e.g. the registry is unreachable: not the record's
                     // fault, so never dead-lettered; bounded, then the run fails.
                     if shared.decode_retry.exhausted(decode_attempt) {
-                        return exhausted(msg, "decoding", decode_attempt + 1, e);
+                        return exhausted(&shared.topic, msg, "decoding", decode_attempt + 1, e);
                     }
                     tracing::warn!(
                         error = %e,
-                        topic = msg.topic(),
+                        topic = %shared.topic,
                         partition = msg.partition(),
                         offset = msg.offset(),
                         attempt = decode_attempt + 1,
@@ -216,8 +160,8 @@ where
             .await;
         match handled {
             Err(panic) => {
-                return Outcome::Failed(ClientError::WorkerFailed {
-                    topic: msg.topic().to_owned(),
+                return Outcome::Failed(ClientError::HandlerPanicked {
+                    topic: shared.topic.clone(),
                     partition: msg.partition(),
                     detail: format!(
                         "the handler panicked at offset {offset}: {}",
@@ -250,9 +194,9 @@ where
 /// Writes the record to the dead-letter topic; retries (bounded by the
 /// dead-letter policy) until it is acknowledged, since the offset must not
 /// be committed before.
-async fn dead_letter<T: TdaTopic, H, M: Message + Sync>(
+async fn dead_letter<T: TdaTopic, H>(
     shared: &Shared<T, H>,
-    msg: &M,
+    msg: &BorrowedMessage<'_>,
     kind: &str,
     message: &str,
 ) -> Outcome {
@@ -261,7 +205,7 @@ async fn dead_letter<T: TdaTopic, H, M: Message + Sync>(
         error_kind: kind.to_owned(),
         message: message.to_owned(),
         origin: Some(ErrorOrigin {
-            topic: msg.topic().to_owned(),
+            topic: shared.topic.clone(),
             partition: msg.partition(),
             offset: msg.offset(),
         }),
@@ -272,15 +216,12 @@ async fn dead_letter<T: TdaTopic, H, M: Message + Sync>(
         .key()
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .unwrap_or_default();
-    let mut options = SendOptions::default();
-    if let Some(c) = msg
-        .headers()
-        .and_then(|h| headers::header_str(h, headers::CORRELATION_ID))
-    {
-        options.correlation_id = Some(c.to_owned());
-    }
+    let mut options = SendOptions {
+        correlation_id: StandardHeaders::from_kafka(msg.headers()).correlation_id,
+        ..SendOptions::default()
+    };
     options.extra_headers = vec![
-        (headers::ORIGIN_TOPIC.into(), msg.topic().to_owned()),
+        (headers::ORIGIN_TOPIC.into(), shared.topic.clone()),
         (
             headers::ORIGIN_PARTITION.into(),
             msg.partition().to_string(),
@@ -299,7 +240,7 @@ async fn dead_letter<T: TdaTopic, H, M: Message + Sync>(
             Ok(_) => {
                 ConsumerCounters::add(&shared.counters.dead_lettered);
                 tracing::warn!(
-                    topic = msg.topic(),
+                    topic = %shared.topic,
                     partition = msg.partition(),
                     offset = msg.offset(),
                     kind,
@@ -314,7 +255,7 @@ async fn dead_letter<T: TdaTopic, H, M: Message + Sync>(
                     source: Box::new(e),
                 };
                 if shared.dead_letter_retry.exhausted(attempt) {
-                    return exhausted(msg, "dead-letter write", attempt + 1, e);
+                    return exhausted(&shared.topic, msg, "dead-letter write", attempt + 1, e);
                 }
                 tracing::error!(error = %e, "dead-letter write failed; offset not committed");
                 if !backoff(&shared.stop, shared.dead_letter_retry.backoff(attempt)).await {
@@ -327,19 +268,18 @@ async fn dead_letter<T: TdaTopic, H, M: Message + Sync>(
 }
 
 impl<T: TdaTopic, H> Shared<T, H> {
-    /// Stores `offset` (the next record to read is `offset + 1`) unless the
-    /// partition was revoked since the record was fetched.
-    pub(super) fn store(&self, partition: i32, offset: i64, generation: u64) {
-        if self.generations.get(partition) == generation {
-            if let Err(e) = self.consumer.store_offset(&self.topic, partition, offset) {
-                tracing::warn!(error = %e, partition, offset, "offset not stored");
-            }
+    /// Settles a finished record: stores the offset of a done one (unless
+    /// its partition was revoked since it was fetched: a record finished
+    /// then is redelivered to the new owner), fails the run on a failed one.
+    pub(super) fn settle(&self, finished: Finished<'_>) {
+        match finished.outcome {
+            Outcome::Done => self.store(&finished.msg, finished.generation),
+            Outcome::Failed(e) => self.fail(e),
+            Outcome::Abandoned | Outcome::Revoked => {}
         }
     }
 
-    /// Like [`store`](Self::store) for a record still borrowed from
-    /// librdkafka (no topic look-up).
-    pub(super) fn store_message(&self, msg: &BorrowedMessage<'_>, generation: u64) {
+    fn store(&self, msg: &BorrowedMessage<'_>, generation: u64) {
         if self.generations.get(msg.partition()) == generation {
             if let Err(e) = self.consumer.store_offset_from_message(msg) {
                 tracing::warn!(error = %e, partition = msg.partition(), offset = msg.offset(), "offset not stored");

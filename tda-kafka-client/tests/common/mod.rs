@@ -78,6 +78,32 @@ pub async fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &s
     }
 }
 
+/// A topic of `Events` holding one record that is not JSON (poison), and a
+/// dead-letter topic that accepts no record of a dead letter's size, so the
+/// brokers reject every dead-letter write at once: `(topic, dead-letter topic)`.
+pub async fn poison_with_unwritable_dead_letters(
+    settings: &ClientSettings,
+    name: &str,
+) -> (Topic<tda_kafka_client::Events>, String) {
+    let topic = Topic::named(unique(name));
+    create_topic(topic.name(), 1).await;
+    tda_kafka_client::TdaProducer::new(settings)
+        .unwrap()
+        .enqueue_raw(
+            topic.name(),
+            Some(b"k"),
+            b"not json",
+            rdkafka::message::OwnedHeaders::new(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let dlq = unique("dlq-tiny");
+    create_topic_with(&dlq, 1, &[("max.message.bytes", "64")]).await;
+    (topic, dlq)
+}
+
 pub const WAIT: Duration = Duration::from_secs(60);
 
 /// Polls `cond` every 50 ms until it holds; fails after [`WAIT`].

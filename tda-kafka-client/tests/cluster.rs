@@ -211,21 +211,28 @@ async fn ten_thousand_messages_arrive_once_in_order_per_partition() {
     }
 }
 
+/// A new 4-partition jobs topic holding `n` progress records with stages
+/// 0..n, each under its own key.
+async fn progress_topic(settings: &ClientSettings, name: &str, n: usize) -> Topic<Jobs> {
+    let topic = Topic::<Jobs>::named(unique(name));
+    create_topic(topic.name(), 4).await;
+    let producer = TdaProducer::new(settings).unwrap();
+    let records: Vec<_> = (0..n)
+        .map(|i| (format!("job-{i}"), progress("j", i)))
+        .collect();
+    for r in producer.send_batch(&topic, &records).await {
+        r.unwrap();
+    }
+    topic
+}
+
 /// Runs a handler that takes 30 ms on 48 records of 4 partitions with
 /// `concurrency`; returns the most records in flight at once, after checking
 /// that no partition ever had two.
 async fn most_in_flight(concurrency: usize) -> usize {
     const N: usize = 48;
     let settings = json_settings();
-    let topic = Topic::<Jobs>::named(unique("overlap"));
-    create_topic(topic.name(), 4).await;
-    let producer = TdaProducer::new(&settings).unwrap();
-    let records: Vec<_> = (0..N)
-        .map(|i| (format!("job-{i}"), progress("j", i)))
-        .collect();
-    for r in producer.send_batch(&topic, &records).await {
-        r.unwrap();
-    }
+    let topic = progress_topic(&settings, "overlap", N).await;
     let consumer = TdaConsumer::new(
         &settings,
         topic.clone(),
@@ -398,15 +405,7 @@ async fn shutdown_mid_stream_commits_only_processed_offsets_and_restart_resumes(
 async fn a_rebalance_loses_nothing_and_commits_only_finished_work() {
     const N: usize = 300;
     let settings = json_settings();
-    let topic = Topic::<Jobs>::named(unique("rebalance"));
-    create_topic(topic.name(), 4).await;
-    let producer = TdaProducer::new(&settings).unwrap();
-    let records: Vec<_> = (0..N)
-        .map(|i| (format!("job-{i}"), progress("j", i)))
-        .collect();
-    for r in producer.send_batch(&topic, &records).await {
-        r.unwrap();
-    }
+    let topic = progress_topic(&settings, "rebalance", N).await;
     let group = unique("grb");
     let processed = Arc::new(Mutex::new(Vec::<(i32, i64, &'static str)>::new()));
     let start = |name: &'static str| {

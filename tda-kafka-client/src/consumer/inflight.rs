@@ -26,9 +26,8 @@ type Queued<'a> = (BorrowedMessage<'a>, u64);
 pub(super) struct InFlight<'a, F> {
     /// `max` places for a record in flight, allocated once and reused.
     slots: Vec<Pin<Box<Option<F>>>>,
-    /// The partition of each slot's record.
+    /// The partition of each slot's record (`None`: the slot is free).
     owners: Vec<Option<i32>>,
-    running: usize,
     /// The slot polled first next time (so that no slot starves).
     first: usize,
     queued: HashMap<i32, VecDeque<Queued<'a>>>,
@@ -43,7 +42,6 @@ impl<'a, F: Future<Output = Finished<'a>>> InFlight<'a, F> {
         Self {
             slots: (0..max).map(|_| Box::pin(None)).collect(),
             owners: vec![None; max],
-            running: 0,
             first: 0,
             queued: HashMap::new(),
             ready: VecDeque::new(),
@@ -69,12 +67,12 @@ impl<'a, F: Future<Output = Finished<'a>>> InFlight<'a, F> {
 
     /// Whether a record is being handled.
     pub(super) fn is_running(&self) -> bool {
-        self.running > 0
+        self.owners.iter().any(Option::is_some)
     }
 
     /// Starts the next record of waiting partitions while a slot is free.
     pub(super) fn start(&mut self, mut handle: impl FnMut(BorrowedMessage<'a>, u64) -> F) {
-        while self.running < self.slots.len() {
+        while let Some(free) = self.owners.iter().position(Option::is_none) {
             let Some(partition) = self.ready.pop_front() else {
                 return;
             };
@@ -85,21 +83,15 @@ impl<'a, F: Future<Output = Finished<'a>>> InFlight<'a, F> {
             else {
                 continue;
             };
-            let free = self
-                .owners
-                .iter()
-                .position(Option::is_none)
-                .expect("a free slot");
             self.owners[free] = Some(partition);
             self.slots[free].set(Some(handle(msg, generation)));
-            self.running += 1;
         }
     }
 
     /// The next record that finished (`None` when none is in flight); its
     /// partition's next record may start.
     pub(super) async fn next_finished(&mut self) -> Option<Finished<'a>> {
-        if self.running == 0 {
+        if !self.is_running() {
             return None;
         }
         let (i, finished) = poll_fn(|cx| {
@@ -116,7 +108,6 @@ impl<'a, F: Future<Output = Finished<'a>>> InFlight<'a, F> {
         })
         .await;
         self.slots[i].set(None);
-        self.running -= 1;
         self.first = (i + 1) % self.slots.len();
         if let Some(partition) = self.owners[i].take() {
             if self.queued.get(&partition).is_some_and(|q| !q.is_empty()) {

@@ -81,11 +81,7 @@ pub(super) async fn backoff(stop: &CancellationToken, d: Duration) -> bool {
     }
 }
 
-async fn decode<T: TdaTopic>(
-    codec: &Codec,
-    topic: &str,
-    msg: &BorrowedMessage<'_>,
-) -> Result<Received<T>> {
+async fn decode<T: TdaTopic>(codec: &Codec, msg: &BorrowedMessage<'_>) -> Result<Received<T>> {
     let key = msg.key().map(T::Key::from_key_bytes).transpose()?;
     let value = codec
         .decode::<T::Value>(msg.payload().unwrap_or_default())
@@ -94,14 +90,13 @@ async fn decode<T: TdaTopic>(
         key,
         value,
         headers: StandardHeaders::from_kafka(msg.headers()),
-        topic: topic.to_owned(),
+        topic: msg.topic().to_owned(),
         partition: msg.partition(),
         offset: msg.offset(),
     })
 }
 
 fn exhausted(
-    topic: &str,
     msg: &BorrowedMessage<'_>,
     what: &'static str,
     attempts: u32,
@@ -109,7 +104,7 @@ fn exhausted(
 ) -> Outcome {
     Outcome::Failed(ClientError::RetriesExhausted {
         what,
-        topic: topic.to_owned(),
+        topic: msg.topic().to_owned(),
         partition: msg.partition(),
         offset: msg.offset(),
         attempts,
@@ -127,7 +122,7 @@ where
     let mut attempt = 0u32;
     let mut decode_attempt = 0u32;
     loop {
-        let received = match decode::<T>(&shared.codec, &shared.topic, msg).await {
+        let received = match decode::<T>(&shared.codec, msg).await {
             Ok(r) => r,
             Err(e) => match e.poison_kind() {
                 Some(kind) => return dead_letter(shared, msg, kind.as_str(), &e.to_string()).await,
@@ -135,11 +130,11 @@ where
                     // e.g. the registry is unreachable: not the record's
                     // fault, so never dead-lettered; bounded, then the run fails.
                     if shared.decode_retry.exhausted(decode_attempt) {
-                        return exhausted(&shared.topic, msg, "decoding", decode_attempt + 1, e);
+                        return exhausted(msg, "decoding", decode_attempt + 1, e);
                     }
                     tracing::warn!(
                         error = %e,
-                        topic = %shared.topic,
+                        topic = msg.topic(),
                         partition = msg.partition(),
                         offset = msg.offset(),
                         attempt = decode_attempt + 1,
@@ -161,7 +156,7 @@ where
         match handled {
             Err(panic) => {
                 return Outcome::Failed(ClientError::HandlerPanicked {
-                    topic: shared.topic.clone(),
+                    topic: msg.topic().to_owned(),
                     partition: msg.partition(),
                     detail: format!(
                         "the handler panicked at offset {offset}: {}",
@@ -205,7 +200,7 @@ async fn dead_letter<T: TdaTopic, H>(
         error_kind: kind.to_owned(),
         message: message.to_owned(),
         origin: Some(ErrorOrigin {
-            topic: shared.topic.clone(),
+            topic: msg.topic().to_owned(),
             partition: msg.partition(),
             offset: msg.offset(),
         }),
@@ -216,12 +211,15 @@ async fn dead_letter<T: TdaTopic, H>(
         .key()
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .unwrap_or_default();
-    let mut options = SendOptions {
-        correlation_id: StandardHeaders::from_kafka(msg.headers()).correlation_id,
-        ..SendOptions::default()
-    };
+    let mut options = SendOptions::default();
+    if let Some(c) = msg
+        .headers()
+        .and_then(|h| headers::header_str(h, headers::CORRELATION_ID))
+    {
+        options.correlation_id = Some(c.to_owned());
+    }
     options.extra_headers = vec![
-        (headers::ORIGIN_TOPIC.into(), shared.topic.clone()),
+        (headers::ORIGIN_TOPIC.into(), msg.topic().to_owned()),
         (
             headers::ORIGIN_PARTITION.into(),
             msg.partition().to_string(),
@@ -240,7 +238,7 @@ async fn dead_letter<T: TdaTopic, H>(
             Ok(_) => {
                 ConsumerCounters::add(&shared.counters.dead_lettered);
                 tracing::warn!(
-                    topic = %shared.topic,
+                    topic = msg.topic(),
                     partition = msg.partition(),
                     offset = msg.offset(),
                     kind,
@@ -255,7 +253,7 @@ async fn dead_letter<T: TdaTopic, H>(
                     source: Box::new(e),
                 };
                 if shared.dead_letter_retry.exhausted(attempt) {
-                    return exhausted(&shared.topic, msg, "dead-letter write", attempt + 1, e);
+                    return exhausted(msg, "dead-letter write", attempt + 1, e);
                 }
                 tracing::error!(error = %e, "dead-letter write failed; offset not committed");
                 if !backoff(&shared.stop, shared.dead_letter_retry.backoff(attempt)).await {
